@@ -1,0 +1,35 @@
+"""ganforge: train and evaluate generative adversarial networks from typed recipes.
+
+Importing ganforge is cheap: nothing here imports torch. Model code is loaded when a recipe
+is built.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from ganforge.params import ObjectiveParams, Params, RecipePath
+
+try:
+    __version__ = _metadata.version("ganforge")
+except _metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+hookimpl = pluggy.HookimplMarker("ganforge")
+"""Mark a plugin function as the implementation of a ganforge hook."""
+
+if TYPE_CHECKING:
+    from ganforge.recipe import LoadedRecipe
+
+
+def load_recipe(path: Any, overrides: list[str] = (), registry: Any = None) -> "LoadedRecipe":
+    """Load, compose and validate a recipe file (see :func:`ganforge.recipe.load_recipe`)."""
+    from ganforge.recipe import load_recipe as _load
+
+    return _load(path, overrides, registry)
+
+
+__all__ = ["Params", "ObjectiveParams", "RecipePath", "hookimpl", "load_recipe", "__version__"]

@@ -1,0 +1,101 @@
+"""Build a validated recipe into live objects: data first (its shape and classes feed the
+nets), then nets, losses, the objective, and an optimizer and schedule per trained net."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge.data.info import DataInfo
+from ganforge.errors import GanforgeError
+from ganforge.objective import Objective
+from ganforge.recipe.model import OptimConfig
+from ganforge.registry import Registry, default_registry
+from ganforge.train.optim import make_optimizer, make_scheduler
+
+
+@dataclass
+class BuildContext:
+    """What a factory may read while a recipe is built. Factories are called as
+    ``factory(params, ctx)``; nets read ``ctx.data_info`` so recipes never repeat sizes."""
+
+    recipe: Any
+    seed: int
+    device: torch.device
+    registry: Registry
+    data_info: DataInfo | None = None
+    nets: dict[str, nn.Module] = field(default_factory=dict)
+    losses: dict[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
+
+    def build(self, kind: str, params: Any) -> Any:
+        return self.registry.get(kind, params.type).build(params, self)
+
+
+@dataclass
+class Run:
+    """Everything the trainer needs, built from one recipe."""
+
+    recipe: Any
+    ctx: BuildContext
+    data: Any
+    nets: dict[str, nn.Module]
+    losses: dict[str, Any]
+    objective: Objective
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+
+    @property
+    def device(self) -> torch.device:
+        return self.ctx.device
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; asking for a missing device is an error."""
+    cuda, mps = torch.cuda.is_available(), getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if requested == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (requested == "cuda" and not cuda) or (requested == "mps" and not mps):
+        raise GanforgeError(f"train.device is {requested!r} but no such device is available here; "
+                            "use `--set train.device=auto` (or cpu)")
+    return torch.device(requested)
+
+
+def net_seed(seed: int, name: str) -> int:
+    """A per-net seed, so adding a net does not change the others' initial weights."""
+    return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**63
+
+
+def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.device | None = None,
+              run_dir: Path | None = None, data_info: DataInfo | None = None) -> Run:
+    """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded."""
+    registry = registry or default_registry()
+    ctx = BuildContext(recipe, recipe.seed, device or resolve_device(recipe.train.device), registry,
+                       run_dir=run_dir)
+    data = None
+    if data_info is None:
+        data = ctx.build("data", recipe.data)
+        data_info = data.info
+    ctx.data_info = data_info
+    for name, params in recipe.models.items():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(net_seed(recipe.seed, name))
+            ctx.nets[name] = ctx.build(kind_of(registry, params.type), params).to(ctx.device)
+    for name, params in recipe.losses.items():
+        ctx.losses[name] = ctx.build("loss", params)
+    objective = ctx.build("objective", recipe.objective)
+    optimizers, schedulers = {}, {}
+    for name in (*objective.generators, *objective.discriminators):
+        config = recipe.optim.get(name, OptimConfig())
+        optimizers[name] = make_optimizer(config, ctx.nets[name].parameters())
+        schedulers[name] = make_scheduler(config.schedule, optimizers[name], recipe.train.steps)
+    return Run(recipe, ctx, data, ctx.nets, ctx.losses, objective, optimizers, schedulers)
+
+
+def kind_of(registry: Registry, net_type: str) -> str:
+    return "generator" if net_type in registry.names("generator") else "discriminator"

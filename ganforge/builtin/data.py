@@ -1,0 +1,88 @@
+"""Built-in data adapters: 2-D Gaussian mixtures, procedural shapes, image folders, npz arrays."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ganforge import hookimpl
+from ganforge.params import Params, RecipePath
+
+
+class GaussianMixtureParams(Params):
+    """2-D Gaussian mixture; ``ring`` and ``grid`` follow the PacGAN/VEEGAN protocol."""
+
+    layout: Literal["ring", "grid", "custom"] = Field("ring", description="ring: modes on a circle; grid: a square lattice; custom: `centers`.")
+    modes: int = Field(8, ge=1, description="Number of modes on the ring.")
+    radius: float = Field(1.0, gt=0, description="Ring radius.")
+    grid: list[float] = Field([-4.0, -2.0, 0.0, 2.0, 4.0], min_length=1, description="Grid coordinates along each axis.")
+    centers: list[tuple[float, float]] | None = Field(None, description="Mode centres for layout: custom.")
+    std: float | None = Field(None, gt=0, description="Standard deviation of each mode (ring 0.01, grid 0.05 by default).")
+    size: int = Field(100_000, ge=1, description="Points per epoch.")
+    seed: int | None = Field(None, description="Data seed (default: the recipe seed).")
+
+    @model_validator(mode="after")
+    def _custom_needs_centers(self) -> "GaussianMixtureParams":
+        if self.layout == "custom" and not self.centers:
+            raise ValueError("layout: custom needs `centers: [[x, y], ...]`")
+        return self
+
+
+class ShapesParams(Params):
+    """Procedural regular polygons with known factors: sides, colour, size, rotation, position."""
+
+    size: int = Field(32, ge=16, le=128, description="Image side in pixels (16 to 128).")
+    length: int = Field(20_000, ge=1, description="Images per epoch (image i is the same for a given seed).")
+    sides: list[int] = Field([3, 4, 5, 6, 7, 8], min_length=1, description="Polygon side counts; the class label is the index in this list.")
+    colors: list[str] = Field(["red", "lime", "blue", "yellow", "magenta", "cyan"], min_length=1, description="Fill colours (any PIL colour name or #rrggbb).")
+    background: str = Field("black", description="Background colour.")
+    scale: tuple[float, float] = Field((0.6, 1.0), description="Radius range as a fraction of the largest radius that stays inside the image.")
+    rotate: bool = Field(True, description="Random rotation.")
+    jitter: float = Field(0.12, ge=0, le=0.5, description="Largest centre offset as a fraction of the side.")
+    channels: Literal[1, 3] = Field(3, description="3 for RGB, 1 for greyscale.")
+    seed: int | None = Field(None, description="Data seed (default: the recipe seed).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ShapesParams":
+        if any(s < 3 for s in self.sides):
+            raise ValueError("sides must be 3 or more")
+        if not 0 < self.scale[0] <= self.scale[1] <= 1:
+            raise ValueError("scale must be (low, high) with 0 < low <= high <= 1")
+        return self
+
+
+class ImageFolderParams(Params):
+    """Any folder tree of images; optional class labels from the first level of subfolders."""
+
+    root: RecipePath = Field(..., description="Folder of images (relative to the recipe file).")
+    size: int | None = Field(None, ge=1, description="Resize the shorter side to this, then crop square (default: the images' own size).")
+    crop: Literal["center", "random"] = Field("center", description="How to crop to a square.")
+    flip: bool = Field(False, description="Random horizontal flips.")
+    labels: bool = Field(False, description="Use the first-level subfolder names as class labels.")
+    channels: Literal[1, 3] = Field(3, description="3 for RGB, 1 for greyscale.")
+    extensions: list[str] = Field([".jpg", ".jpeg", ".png", ".bmp", ".webp"], description="File extensions to read.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N files (sorted).")
+    seed: int | None = Field(None, description="Augmentation seed (default: the recipe seed).")
+
+
+class NpzParams(Params):
+    """Images (and labels) from arrays in a .npz file, such as MNIST's."""
+
+    path: RecipePath = Field(..., description=".npz file (relative to the recipe file).")
+    images: str = Field("x_train", description="Array of images: (N, H, W), (N, H, W, C) or (N, C, H, W).")
+    labels: str | None = Field(None, description="Array of integer class labels, if any.")
+    size: int | None = Field(None, ge=1, description="Resize images to size x size (e.g. 32 for MNIST in a DCGAN).")
+    limit: int | None = Field(None, ge=1, description="Use only the first N images.")
+
+
+@hookimpl
+def ganforge_register_data(register):
+    register("gaussian-mixture", params=GaussianMixtureParams, factory="ganforge.data.gaussian_mixture:build",
+             summary="2-D Gaussian mixtures (ring, grid, custom) for mode-collapse studies.")
+    register("shapes", params=ShapesParams, factory="ganforge.data.shapes:build",
+             summary="Procedural polygons with known factors (sides, colour, size, rotation, position).")
+    register("image-folder", params=ImageFolderParams, factory="ganforge.data.image_folder:build",
+             summary="A folder tree of images, resized and cropped, with optional subfolder labels.")
+    register("npz", params=NpzParams, factory="ganforge.data.npz:build",
+             summary="Images and labels from numpy arrays in an .npz file.")

@@ -1,0 +1,164 @@
+"""The ``ganforge`` command line. Listing, validating and the schema never import torch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ganforge.errors import GanforgeError
+
+
+def _add_recipe_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", type=Path, help="recipe YAML file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe value, parsed as YAML (e.g. train.steps=500); repeatable")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ganforge.pipeline import train
+    from ganforge.recipe import load_recipe
+    from ganforge.train.trainer import Interrupted
+
+    loaded = load_recipe(args.recipe, args.overrides)
+    try:
+        folder = train(loaded, resume=args.resume)
+    except Interrupted as exc:
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return 130
+    print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ganforge.recipe import load_recipe
+
+    loaded = load_recipe(args.recipe, args.overrides)
+    if args.print:
+        import yaml
+
+        print(yaml.safe_dump(loaded.resolved(), sort_keys=False), end="")
+    else:
+        print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
+              f"{loaded.recipe.train.steps} steps)")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ganforge.recipe.schema import recipe_schema
+
+    text = json.dumps(recipe_schema(), indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from ganforge.registry import default_registry
+
+    registry = default_registry()
+    plugins = registry.plugins.loaded
+    if args.json:
+        rows = [{"name": p.name, "distribution": p.distribution, "version": p.version, "module": p.module,
+                 "error": p.error,
+                 "components": [f"{s.kind}:{s.name}" for s in registry.all_specs() if s.plugin == p.name]}
+                for p in plugins]
+        print(json.dumps(rows, indent=2))
+        return 0
+    for p in plugins:
+        status = f"FAILED: {p.error}" if p.error else ""
+        print(f"{p.name}  ({p.distribution} {p.version})  {status}".rstrip())
+        for spec in registry.all_specs():
+            if spec.plugin == p.name:
+                print(f"    {spec.kind:<13} {spec.name:<22} {spec.summary}")
+    return 1 if registry.plugins.failed and args.strict else 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from ganforge.pipeline import sample
+
+    out = sample(args.checkpoint, args.n, out=args.out, seed=args.seed, singles=not args.grid_only,
+                 device=args.device)
+    print(f"wrote {out}/grid.png" + ("" if args.grid_only else f" and {args.n} single images"))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganforge", description="Train and evaluate GANs from recipes.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a recipe into its run folder")
+    _add_recipe_args(p)
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's newest checkpoint")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("validate", help="check a recipe without training")
+    _add_recipe_args(p)
+    p.add_argument("--print", action="store_true", help="print the resolved recipe with all defaults")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of recipes (all installed plugins)")
+    p.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("plugins", help="list plugins, their components, and any that failed to load")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any plugin failed to load")
+    p.set_defaults(handler=cmd_plugins)
+
+    p = sub.add_parser("sample", help="write a grid and single images from a checkpoint or run folder")
+    p.add_argument("checkpoint", type=Path, help="run folder or checkpoints/step_<N> folder")
+    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (the same seed gives the same images)")
+    p.add_argument("--out", type=Path, help="output folder (default: <run>/samples/sample_...)")
+    p.add_argument("--grid-only", action="store_true", help="write only grid.png")
+    p.add_argument("--device", default="cpu", help="device to sample on")
+    p.set_defaults(handler=cmd_sample)
+
+    from ganforge.plugins import default_plugins
+
+    default_plugins().manager.hook.ganforge_add_commands(subparsers=sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.version:
+            import ganforge
+
+            print(f"ganforge {ganforge.__version__}")
+            return 0
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
+        return int(args.handler(args) or 0)
+    except GanforgeError as exc:
+        from ganforge.recipe.errors import RecipeError
+
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, RecipeError) else 1
+    except KeyboardInterrupt:
+        print("ganforge: aborted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("GANFORGE_DEBUG"):
+            raise
+        from ganforge.plugins import PluginLoadError
+        from ganforge.registry import RegistryError, UnknownComponent
+
+        if isinstance(exc, (PluginLoadError, RegistryError, UnknownComponent)):
+            print(f"ganforge: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

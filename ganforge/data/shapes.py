@@ -1,0 +1,92 @@
+"""Procedural regular polygons whose generating factors are known, rendered with Pillow."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from PIL import Image, ImageColor, ImageDraw
+from torch.utils.data import Dataset
+
+from ganforge.data.info import DataInfo
+from ganforge.errors import DataError
+
+POLYGON_NAMES = {3: "triangle", 4: "square", 5: "pentagon", 6: "hexagon", 7: "heptagon", 8: "octagon"}
+SUPERSAMPLE = 4
+CACHE_LIMIT_BYTES = 512 * 2**20
+
+
+class Shapes(Dataset):
+    """Image ``i`` is drawn from factors sampled with ``default_rng([seed, i])``, so every
+    image is reproducible on its own. Labels: ``y`` (index into ``sides``), ``color``
+    (index into ``colors``), ``scale``, ``angle`` (radians), ``cx`` and ``cy`` (centre
+    offsets as fractions of the side)."""
+
+    def __init__(self, params, seed: int):
+        self.p, self.seed = params, seed
+        try:
+            self.palette = [ImageColor.getrgb(c) for c in params.colors]
+            self.background = ImageColor.getrgb(params.background)
+        except ValueError as exc:
+            raise DataError(f"shapes: {exc}; use a PIL colour name or #rrggbb") from None
+        shape = (params.channels, params.size, params.size)
+        self.info = DataInfo(
+            shape=shape, num_classes=len(params.sides),
+            class_names=tuple(POLYGON_NAMES.get(s, f"{s}-gon") for s in params.sides),
+            factors=("color", "scale", "angle", "cx", "cy"),
+        )
+        cacheable = params.length * math.prod(shape) <= CACHE_LIMIT_BYTES
+        self._cache = np.zeros((params.length, *shape), np.uint8) if cacheable else None
+        self._cached = np.zeros(params.length, bool)
+
+    def __len__(self) -> int:
+        return self.p.length
+
+    def factors(self, index: int) -> dict[str, float | int]:
+        rng = np.random.default_rng([self.seed, index])
+        p = self.p
+        return {
+            "y": int(rng.integers(len(p.sides))),
+            "color": int(rng.integers(len(p.colors))),
+            "scale": float(rng.uniform(*p.scale)),
+            "angle": float(rng.uniform(0, 2 * math.pi)) if p.rotate else 0.0,
+            "cx": float(rng.uniform(-p.jitter, p.jitter)),
+            "cy": float(rng.uniform(-p.jitter, p.jitter)),
+        }
+
+    def render(self, f: dict[str, float | int]) -> np.ndarray:
+        """Draw one polygon from its factors; returns uint8 (C, H, W)."""
+        p = self.p
+        big = p.size * SUPERSAMPLE
+        image = Image.new("RGB", (big, big), self.background)
+        sides = p.sides[int(f["y"])]
+        radius = f["scale"] * big / 2 * (1 - 2 * p.jitter)
+        cx, cy = big / 2 + f["cx"] * big, big / 2 + f["cy"] * big
+        corners = [(cx + radius * math.cos(f["angle"] + 2 * math.pi * k / sides - math.pi / 2),
+                    cy + radius * math.sin(f["angle"] + 2 * math.pi * k / sides - math.pi / 2))
+                   for k in range(sides)]
+        ImageDraw.Draw(image).polygon(corners, fill=self.palette[int(f["color"])])
+        image = image.resize((p.size, p.size), Image.Resampling.BOX)
+        if p.channels == 1:
+            image = image.convert("L")
+        array = np.asarray(image, dtype=np.uint8)
+        return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        f = self.factors(index)
+        if self._cache is None:
+            pixels = self.render(f)
+        else:
+            if not self._cached[index]:
+                self._cache[index] = self.render(f)
+                self._cached[index] = True
+            pixels = self._cache[index]
+        item = {"x": torch.from_numpy(pixels.astype(np.float32)).div_(127.5).sub_(1.0),
+                "y": torch.tensor(f["y"]), "color": torch.tensor(f["color"])}
+        item.update({k: torch.tensor(f[k], dtype=torch.float32) for k in ("scale", "angle", "cx", "cy")})
+        return item
+
+
+def build(params, ctx) -> Shapes:
+    return Shapes(params, params.seed if params.seed is not None else ctx.seed)

@@ -1,0 +1,67 @@
+"""An endless stream of batches in a seeded order whose position can be saved and restored."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ganforge.errors import DataError
+
+
+class BatchStream:
+    """Batches from ``dataset``: each epoch is a permutation seeded by ``(seed, epoch)``,
+    optionally sharded over ``world_size`` ranks. ``state_dict()`` records the epoch and the
+    batches already taken from it, so a restored stream yields exactly what comes next."""
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, workers: int = 0,
+                 device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1):
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.workers, self.device = workers, torch.device(device)
+        self.rank, self.world_size = rank, world_size
+        self.per_rank = len(dataset) // world_size
+        self.batches_per_epoch = self.per_rank // batch_size
+        if self.batches_per_epoch == 0:
+            raise DataError(
+                f"the dataset has {len(dataset)} items, fewer than one batch of {batch_size}"
+                + (f" per rank ({world_size} ranks)" if world_size > 1 else "")
+                + "; lower train.batch_size or add data"
+            )
+        self.epoch, self.position = 0, 0
+        self._iterator: Iterator[Any] | None = None
+
+    def _order(self) -> list[int]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(len(self.dataset), generator=generator)
+        shard = order[self.rank: self.per_rank * self.world_size: self.world_size]
+        return shard[self.position * self.batch_size: self.batches_per_epoch * self.batch_size].tolist()
+
+    def _start(self) -> None:
+        # A generator of its own: the loader must not draw from the global RNG, or where an
+        # epoch starts would change the training noise (and break exact resume).
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(self.epoch)
+        loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=self._order(),
+                            num_workers=self.workers, drop_last=True,
+                            pin_memory=self.device.type == "cuda",
+                            generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        self._iterator = iter(loader)
+
+    def __iter__(self) -> "BatchStream":
+        return self
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        if self.position >= self.batches_per_epoch:
+            self.epoch, self.position, self._iterator = self.epoch + 1, 0, None
+        if self._iterator is None:
+            self._start()
+        batch = next(self._iterator)
+        self.position += 1
+        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position, self._iterator = int(state["epoch"]), int(state["position"]), None

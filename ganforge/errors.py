@@ -1,0 +1,14 @@
+"""User-facing errors: each says what is wrong and what to do about it."""
+
+
+class GanforgeError(Exception):
+    """A problem the user can fix (bad data, bad run folder, ...). The CLI prints the message
+    without a traceback."""
+
+
+class DataError(GanforgeError):
+    """Data that cannot be read or used: a missing file, a corrupt image, a wrong layout."""
+
+
+class RunFolderError(GanforgeError):
+    """A run folder that cannot be used as asked (exists, incomplete, unwritable)."""

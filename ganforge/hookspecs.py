@@ -1,0 +1,70 @@
+"""Every hook a ganforge plugin can implement, and nothing else.
+
+A plugin is a module named by an entry point in the ``ganforge`` group. It implements any
+of these hooks with ``@ganforge.hookimpl``. Each ``ganforge_register_<kind>`` hook receives
+a ``register`` callable::
+
+    register(name, params=ParamsModel, factory="package.module:attr", summary="...")
+
+``factory`` is an import string resolved only when a recipe is built, so listing plugins,
+validating recipes and printing the schema never import model code (or torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Protocol
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ganforge")
+
+
+class Register(Protocol):
+    """The callable handed to every ``ganforge_register_<kind>`` hook."""
+
+    def __call__(self, name: str, *, params: type, factory: str, summary: str) -> None: ...
+
+
+@hookspec
+def ganforge_register_data(register: Register) -> None:
+    """Register data adapters: factories ``(params, ctx) -> Dataset`` with an ``info``."""
+
+
+@hookspec
+def ganforge_register_generators(register: Register) -> None:
+    """Register generator nets: factories ``(params, ctx) -> torch.nn.Module``."""
+
+
+@hookspec
+def ganforge_register_discriminators(register: Register) -> None:
+    """Register discriminator nets: factories ``(params, ctx) -> torch.nn.Module``."""
+
+
+@hookspec
+def ganforge_register_losses(register: Register) -> None:
+    """Register losses: adversarial losses and regularisers used by objectives."""
+
+
+@hookspec
+def ganforge_register_objectives(register: Register) -> None:
+    """Register objectives: the games that turn nets and losses into training steps."""
+
+
+@hookspec
+def ganforge_register_evaluators(register: Register) -> None:
+    """Register evaluators: metrics computed from samples during or after training."""
+
+
+@hookspec
+def ganforge_register_trackers(register: Register) -> None:
+    """Register trackers: logging back-ends that receive scalars and images."""
+
+
+@hookspec
+def ganforge_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add subcommands to the ``ganforge`` CLI.
+
+    Each parser should ``set_defaults(handler=callable)``; the handler receives the parsed
+    ``argparse.Namespace`` and returns an exit code.
+    """

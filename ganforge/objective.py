@@ -1,0 +1,44 @@
+"""The objective contract: the game between nets, and nothing else.
+
+The trainer owns optimizers, precision, EMA, the k:1 schedule, checkpoints and logging. An
+objective says which nets each phase trains and computes that phase's loss; every method
+receives the nets as a dict, so the trainer can pass wrapped (DDP) or averaged (EMA) copies.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+from torch import Tensor, nn
+
+Nets = Mapping[str, nn.Module]
+Logs = dict[str, Tensor]
+
+
+class Objective:
+    """Base class for objectives. Subclasses set ``generators``, ``discriminators`` and
+    ``d_steps`` and implement the four methods."""
+
+    generators: tuple[str, ...] = ()
+    """Model names trained in the generator phase (and averaged by EMA)."""
+    discriminators: tuple[str, ...] = ()
+    """Model names trained in the discriminator phase."""
+    d_steps: int = 1
+    """Discriminator steps per generator step, each on a fresh batch."""
+
+    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        """The discriminator-phase loss and detached values to log."""
+        raise NotImplementedError
+
+    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        """The generator-phase loss (``batch`` is the last discriminator batch)."""
+        raise NotImplementedError
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
+        """Fixed inputs for sample grids (on CPU), drawn from ``generator`` only."""
+        raise NotImplementedError
+
+    def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
+        """Generated samples for ``inputs``: images in [-1, 1] or vectors."""
+        raise NotImplementedError

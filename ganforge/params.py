@@ -1,0 +1,42 @@
+"""Base classes for component parameters: strict pydantic models plus a recipe-path type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Params(BaseModel):
+    """Parameters of a component. Unknown keys are errors; every field should have a default
+    and a description, so recipes stay short and ``ganforge schema`` documents them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _RelativeToRecipe:
+    """Marker: a path written in a recipe is resolved relative to the file that wrote it."""
+
+    def __repr__(self) -> str:
+        return "RelativeToRecipe"
+
+
+RELATIVE_TO_RECIPE = _RelativeToRecipe()
+
+RecipePath = Annotated[Path, RELATIVE_TO_RECIPE]
+"""A filesystem path in a recipe, resolved relative to the recipe file that sets it
+(relative to the working directory when set with ``--set``)."""
+
+
+class ObjectiveParams(Params):
+    """Parameters of an objective. An objective names the models and losses it needs, so a
+    recipe that lacks one is caught by ``ganforge validate`` before anything is built."""
+
+    def required_models(self) -> dict[str, str]:
+        """Model names this objective plays with, mapped to the kind each must be."""
+        return {}
+
+    def required_losses(self) -> tuple[str, ...]:
+        """Entries of the recipe's ``losses:`` block this objective needs."""
+        return ()

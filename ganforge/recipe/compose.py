@@ -1,0 +1,131 @@
+"""Recipe composition: ``extends:`` inheritance and ``--set`` overrides, keeping provenance.
+
+Merge rules: mappings merge key by key; lists and scalars replace; a component block whose
+``type`` changes replaces the inherited block wholesale (its old parameters do not leak).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError
+from ganforge.recipe.yaml import Provenance, load_yaml_file, load_yaml_text
+
+
+def compose_recipe(path: str | Path, overrides: list[str] = ()) -> tuple[dict, Provenance]:
+    """Load ``path`` with everything it extends, then apply ``--set`` overrides in order."""
+    data, provenance = _load_with_extends(Path(path), stack=())
+    for expression in overrides:
+        data, provenance = apply_override(data, provenance, expression)
+    return data, provenance
+
+
+def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Provenance]:
+    resolved = path.resolve()
+    if resolved in stack:
+        chain = " -> ".join(str(p) for p in stack + (resolved,))
+        raise RecipeError([Problem(Location(str(path)), ("extends",), f"extends cycle: {chain}")])
+    data, provenance = load_yaml_file(path)
+    if not isinstance(data, dict):
+        raise RecipeError([Problem(provenance[()], (), "a recipe must be a mapping of keys to values")])
+    parents = data.pop("extends", None)
+    if parents is None:
+        return data, provenance
+    if isinstance(parents, str):
+        parents = [parents]
+    if not (isinstance(parents, list) and all(isinstance(p, str) for p in parents)):
+        raise RecipeError([Problem(provenance[("extends",)], ("extends",),
+                                   "extends must be a file name or a list of file names")])
+    merged: dict = {}
+    merged_provenance: Provenance = {}
+    for index, parent in enumerate(parents):
+        parent_path = path.parent / parent
+        if not parent_path.is_file():
+            where = provenance.get(("extends", index), provenance[("extends",)])
+            raise RecipeError([Problem(where, ("extends",), f"extended recipe {str(parent_path)!r} not found "
+                                       "(paths are relative to the recipe that extends them)")])
+        parent_data, parent_provenance = _load_with_extends(parent_path, stack + (resolved,))
+        merged, merged_provenance = merge(merged, merged_provenance, parent_data, parent_provenance)
+    own = {k: v for k, v in provenance.items() if k[:1] != ("extends",)}
+    return merge(merged, merged_provenance, data, own)
+
+
+def merge(base: Any, base_provenance: Provenance, over: Any, over_provenance: Provenance,
+          path: KeyPath = ()) -> tuple[Any, Provenance]:
+    """Merge ``over`` into ``base`` (both at ``path``); returns the value and its provenance."""
+    if isinstance(base, dict) and isinstance(over, str) and "type" in base:
+        over = {"type": over}  # a bare component name is shorthand for {type: name}
+        over_provenance = {**over_provenance, path + ("type",): over_provenance.get(path, Location())}
+    if not (isinstance(base, dict) and isinstance(over, dict)) or _type_changed(base, over):
+        return over, {**_without(base_provenance, path), **_within(over_provenance, path)}
+    out = dict(base)
+    provenance = dict(base_provenance)
+    if path in over_provenance:
+        provenance[path] = over_provenance[path]
+    for key, value in over.items():
+        if key in base:
+            out[key], provenance = merge(base[key], provenance, value, over_provenance, path + (key,))
+        else:
+            out[key] = value
+            provenance.update(_within(over_provenance, path + (key,)))
+    return out, provenance
+
+
+def _type_changed(base: dict, over: dict) -> bool:
+    return "type" in base and "type" in over and base["type"] != over["type"]
+
+
+def _within(provenance: Provenance, path: KeyPath) -> Provenance:
+    return {k: v for k, v in provenance.items() if k[: len(path)] == path}
+
+
+def _without(provenance: Provenance, path: KeyPath) -> Provenance:
+    return {k: v for k, v in provenance.items() if k[: len(path)] != path or not path}
+
+
+def apply_override(data: dict, provenance: Provenance, expression: str) -> tuple[dict, Provenance]:
+    """Apply one ``key.path=value`` override; the value is parsed as YAML (``1e-4`` is a float)."""
+    where = Location(override=expression)
+    key, sep, raw = expression.partition("=")
+    if not sep or not key.strip():
+        raise RecipeError([Problem(where, (), "an override must look like key.path=value, "
+                                              "for example train.steps=500")])
+    value, _ = load_yaml_text(raw, file=None) if raw.strip() else (None, {})
+    path: KeyPath = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    if any(isinstance(part, int) for part in path):
+        return _set_in_place(data, provenance, path, value, where)
+    over: Any = value
+    for part in reversed(path):
+        over = {part: over}
+    return merge(data, provenance, over, {path + k: where for k in _paths(value)})
+
+
+def _paths(value: Any, prefix: KeyPath = ()) -> list[KeyPath]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _paths(item, prefix + (index,))
+    return out
+
+
+def _set_in_place(data: dict, provenance: Provenance, path: KeyPath, value: Any,
+                  where: Location) -> tuple[dict, Provenance]:
+    """Set a value below a list index (``optim.generator.betas.0=0.9``): edit a copy in place."""
+    data = copy.deepcopy(data)
+    node: Any = data
+    for depth, part in enumerate(path[:-1]):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            raise RecipeError([Problem(where, path[: depth + 1], "no such key or list index to override")]) from None
+    try:
+        node[path[-1]] = value
+    except (IndexError, TypeError):
+        raise RecipeError([Problem(where, path, "no such list index to override")]) from None
+    provenance = {**_without(provenance, path), **{path + k: where for k in _paths(value)}}
+    return data, provenance

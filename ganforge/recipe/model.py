@@ -1,0 +1,202 @@
+"""The recipe as pydantic models. Component slots are tagged unions built from the registry,
+so each plugin's parameters are validated by its own model."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator
+
+from ganforge.params import Params
+from ganforge.registry import ComponentSpec, Registry
+
+NET_KINDS = ("generator", "discriminator")
+
+
+# ---------------------------------------------------------------- fixed sections
+
+class ConstantSchedule(Params):
+    """Keep the learning rate constant."""
+
+    type: Literal["constant"] = "constant"
+
+
+class LinearDecaySchedule(Params):
+    """Constant, then linear decay to zero (CycleGAN's schedule)."""
+
+    type: Literal["linear-decay"] = "linear-decay"
+    start: float = Field(0.5, ge=0, lt=1, description="Fraction of training after which decay begins.")
+
+
+class CosineSchedule(Params):
+    """Cosine decay from the base learning rate to ``min_factor`` times it."""
+
+    type: Literal["cosine"] = "cosine"
+    min_factor: float = Field(0.0, ge=0, le=1, description="Final learning rate as a fraction of the base.")
+
+
+class StepSchedule(Params):
+    """Multiply the learning rate by ``gamma`` every ``every`` steps."""
+
+    type: Literal["step"] = "step"
+    every: int = Field(..., ge=1, description="Steps between decays.")
+    gamma: float = Field(0.1, gt=0, description="Factor applied at each decay.")
+
+
+Schedule = Annotated[
+    Union[ConstantSchedule, LinearDecaySchedule, CosineSchedule, StepSchedule],
+    Field(discriminator="type"),
+    BeforeValidator(lambda v: {"type": v} if isinstance(v, str) else v),
+]
+
+
+class OptimConfig(Params):
+    """Optimizer of one model."""
+
+    type: Literal["adam", "adamw", "sgd", "rmsprop"] = Field("adam", description="Optimizer.")
+    lr: float = Field(2e-4, gt=0, description="Base learning rate.")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas.")
+    weight_decay: float = Field(0.0, ge=0, description="Weight decay.")
+    momentum: float = Field(0.0, ge=0, description="Momentum (sgd, rmsprop).")
+    eps: float = Field(1e-8, gt=0, description="Numerical epsilon (adam, adamw, rmsprop).")
+    schedule: Schedule = Field(default_factory=ConstantSchedule, description="Learning-rate schedule.")
+
+
+class EMAConfig(Params):
+    """Exponential moving average of the generator weights, used for samples."""
+
+    decay: float = Field(0.999, gt=0, lt=1, description="EMA decay per update.")
+    start: int = Field(0, ge=0, description="Step at which averaging starts (a plain copy before).")
+
+
+class TrainConfig(Params):
+    """How long and how to train."""
+
+    steps: int = Field(1000, ge=1, description="Generator steps.")
+    batch_size: int = Field(64, ge=1, description="Real samples per discriminator step.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train.")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="Autocast precision.")
+    ema: EMAConfig | None = Field(None, description="Generator EMA; null for none.")
+    log_every: int = Field(50, ge=1, description="Steps between logged scalars.")
+    sample_every: int = Field(500, ge=1, description="Steps between sample grids.")
+    sample_count: int = Field(64, ge=1, description="Images in each sample grid (fixed noise).")
+    checkpoint_every: int = Field(1000, ge=1, description="Steps between checkpoints.")
+    keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept.")
+    workers: int = Field(0, ge=0, description="Data-loading worker processes.")
+    progress: bool = Field(True, description="Show a progress bar on a terminal.")
+
+
+class OutputConfig(Params):
+    """Where the run folder goes and what logs to."""
+
+    dir: Path | None = Field(None, description="Run folder (default runs/<name>, relative to the working directory).")
+    trackers: list[Any] = Field(default_factory=lambda: ["tensorboard"], validate_default=True,
+                                description="Logging back-ends besides metrics.jsonl.")
+
+
+class EvalConfig(Params):
+    """Evaluation during training."""
+
+    every: int | None = Field(None, ge=1, description="Steps between evaluations; null for none.")
+    metrics: list[Any] = Field(default_factory=list, description="Evaluators to run.")
+
+
+class RecipeBase(Params):
+    """A ganforge recipe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="ganforge recipe")
+
+    name: str = Field(..., description="Run name; the default run folder is runs/<name>.")
+    seed: int = Field(0, description="Seed for weights, data order and noise.")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", value):
+            raise ValueError("use letters, digits, '-', '_' and '.' only (it names a folder)")
+        return value
+
+
+# ---------------------------------------------------------------- component slots
+
+def _shorthand(value: Any) -> Any:
+    return {"type": value} if isinstance(value, str) else value
+
+
+class _ShorthandInSchema:
+    """Let editors accept a bare component name where a ``{type: ...}`` block is allowed."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
+        return {"anyOf": [handler(core_schema), {"type": "string", "enum": self.names}]}
+
+
+def _nothing_installed(kinds: tuple[str, ...]):
+    def fail(value: Any) -> Any:
+        raise ValueError(f"no {' or '.join(kinds)} components are installed; install a plugin that provides one")
+    return fail
+
+
+def tagged_params(spec: ComponentSpec) -> type[Params]:
+    """The component's own parameter model plus a ``type`` tag naming it."""
+    namespace = {
+        "__annotations__": {"type": Literal[spec.name]},  # type: ignore[valid-type]
+        "type": Field(..., description=f"{spec.kind} from {spec.distribution}"),
+        "__module__": spec.params.__module__,
+        "__doc__": spec.summary or spec.params.__doc__,
+        "model_config": ConfigDict(title=f"{spec.kind}: {spec.name}"),
+    }
+    return type(f"{spec.params.__name__}__{spec.kind}_{spec.name}", (spec.params,), namespace)
+
+
+def component_slot(registry: Registry, kinds: tuple[str, ...]) -> Any:
+    """A tagged union over every registered component of ``kinds`` (a bare name is shorthand)."""
+    specs = [spec for kind in kinds for spec in registry.specs(kind)]
+    if not specs:
+        return Annotated[Any, BeforeValidator(_nothing_installed(kinds))]
+    members = tuple(tagged_params(spec) for spec in specs)
+    return Annotated[
+        Union[members],  # type: ignore[valid-type]
+        Field(discriminator="type"),
+        BeforeValidator(_shorthand),
+        _ShorthandInSchema([spec.name for spec in specs]),
+    ]
+
+
+@functools.lru_cache(maxsize=8)
+def recipe_model(registry: Registry) -> type[RecipeBase]:
+    """The Recipe model for the components in ``registry``."""
+    names = [n for kind in NET_KINDS for n in registry.names(kind)]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise ValueError(f"a generator and a discriminator share the name(s) {clash}; net names must "
+                         "be unique across both kinds because recipes name them in one 'models' block")
+    output = create_model(
+        "OutputConfig", __base__=OutputConfig,
+        trackers=(list[component_slot(registry, ("tracker",))], OutputConfig.model_fields["trackers"]),
+    )
+    evaluation = create_model(
+        "EvalConfig", __base__=EvalConfig,
+        metrics=(list[component_slot(registry, ("evaluator",))], EvalConfig.model_fields["metrics"]),
+    )
+    return create_model(
+        "Recipe",
+        __base__=RecipeBase,
+        data=(component_slot(registry, ("data",)), Field(..., description="The data adapter.")),
+        models=(dict[str, component_slot(registry, NET_KINDS)],
+                Field(..., min_length=1, description="Named nets (generators and discriminators).")),
+        objective=(component_slot(registry, ("objective",)), Field(..., description="The game being trained.")),
+        losses=(dict[str, component_slot(registry, ("loss",))],
+                Field(default_factory=lambda: {"adversarial": {"type": "non-saturating"}},
+                      validate_default=True, description="Named losses the objective uses.")),
+        optim=(dict[str, OptimConfig], Field(default_factory=dict,
+                                             description="Optimizer per model name (Adam 2e-4, betas 0.5/0.999 when absent).")),
+        train=(TrainConfig, Field(default_factory=TrainConfig, description="Training loop settings.")),
+        eval=(evaluation, Field(default_factory=evaluation, description="Evaluation settings.")),
+        output=(output, Field(default_factory=output, description="Run folder and trackers.")),
+    )

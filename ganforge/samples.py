@@ -1,0 +1,55 @@
+"""Turn generated samples into pictures: image grids, or scatter plots for 2-D points."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torchvision.utils import make_grid
+
+from ganforge.train.files import atomic_write_bytes
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
+    """Images in [-1, 1], (N, C, H, W) -> one uint8 (H, W, 3) grid."""
+    images = images.detach().float().cpu().clamp(-1, 1)
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    grid = make_grid(images, nrow=nrow or math.ceil(math.sqrt(len(images))), padding=2, pad_value=1.0)
+    return ((grid.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+
+def scatter(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> np.ndarray:
+    """2-D points (blue) over reference points (grey) -> uint8 (size, size, 3)."""
+    points = points.detach().float().cpu()[:, :2]
+    everything = points if reference is None else torch.cat([points, reference[:, :2].float()])
+    finite = everything[torch.isfinite(everything).all(dim=1)]
+    limit = float(finite.abs().max()) * 1.1 if len(finite) else 1.0
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+
+    def plot(data: torch.Tensor, colour: str, radius: int) -> None:
+        for x, y in ((data + limit) / (2 * limit) * (size - 1)).tolist():
+            if math.isfinite(x) and math.isfinite(y):
+                draw.ellipse([x - radius, size - 1 - y - radius, x + radius, size - 1 - y + radius], fill=colour)
+
+    if reference is not None:
+        plot(reference, "#bbbbbb", 2)
+    plot(points, "#1f4fd0", 1)
+    return np.asarray(image)
+
+
+def render(samples: torch.Tensor, reference: torch.Tensor | None = None) -> np.ndarray:
+    """A picture of ``samples``: a grid for images, a scatter plot for vectors."""
+    return image_grid(samples) if samples.dim() == 4 else scatter(samples, reference)
+
+
+def save_png(picture: np.ndarray, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())

@@ -1,0 +1,135 @@
+"""The run folder: resolved recipe, manifest, metrics, samples, checkpoints, TensorBoard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ganforge.errors import RunFolderError
+from ganforge.train.files import atomic_write_text
+
+RECIPE_FILE = "recipe.resolved.yaml"
+MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.jsonl"
+RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress")}
+
+
+class RunFolder:
+    """Paths and writes of one run folder."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.recipe_file = self.path / RECIPE_FILE
+        self.manifest_file = self.path / MANIFEST_FILE
+        self.metrics_file = self.path / METRICS_FILE
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+
+    def start(self, resolved: dict, manifest: dict, *, resume: bool) -> None:
+        """Create (or, on resume, check) the folder and write the recipe and manifest."""
+        if resume:
+            if not self.recipe_file.is_file():
+                raise RunFolderError(f"cannot resume: {self.recipe_file} is missing; "
+                                     "is this the run folder of an earlier `ganforge train`?")
+            changed = diff_keys(yaml.safe_load(self.recipe_file.read_text()), resolved)
+            changed = [k for k in changed if k not in RESUME_MAY_CHANGE]
+            if changed:
+                names = ", ".join(".".join(map(str, k)) for k in changed[:8])
+                raise RunFolderError(f"cannot resume {self.path}: the recipe changed since the run started "
+                                     f"({names}). Undo those changes, or start a new run with another "
+                                     "output.dir.")
+        elif self.checkpoints.is_dir() and any(self.checkpoints.iterdir()):
+            raise RunFolderError(f"run folder {self.path} already holds a run; resume it with --resume, or "
+                                 "choose another folder with --set output.dir=...")
+        try:
+            for folder in (self.path, self.samples, self.checkpoints):
+                folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.recipe_file, yaml.safe_dump(resolved, sort_keys=False))
+            atomic_write_text(self.manifest_file, json.dumps(manifest, indent=2) + "\n")
+        except PermissionError as exc:
+            raise RunFolderError(f"cannot write the run folder {self.path}: {exc.strerror}; choose a writable "
+                                 "folder with --set output.dir=...") from None
+
+    def log(self, record: dict[str, Any]) -> None:
+        with self.metrics_file.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop records after ``step`` (logged after the checkpoint a run resumes from)."""
+        if not self.metrics_file.is_file():
+            return
+        keep = [line for line in self.metrics_file.read_text().splitlines()
+                if line.strip() and _record_step(line) <= step]
+        atomic_write_text(self.metrics_file, "".join(line + "\n" for line in keep))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_file.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+
+    def read_manifest(self) -> dict[str, Any]:
+        if not self.manifest_file.is_file():
+            raise RunFolderError(f"{self.manifest_file} is missing; {self.path} is not a complete run folder")
+        return json.loads(self.manifest_file.read_text())
+
+    def read_recipe(self) -> dict[str, Any]:
+        if not self.recipe_file.is_file():
+            raise RunFolderError(f"{self.recipe_file} is missing; {self.path} is not a complete run folder")
+        return yaml.safe_load(self.recipe_file.read_text())
+
+
+def _record_step(line: str) -> float:
+    try:
+        return json.loads(line).get("step", 0)
+    except json.JSONDecodeError:
+        return float("inf")  # a torn last line from a killed run
+
+
+def diff_keys(old: Any, new: Any, path: tuple = ()) -> list[tuple]:
+    """Key paths whose values differ between two plain-data trees."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [k for key in sorted(set(old) | set(new), key=str)
+                for k in diff_keys(old.get(key), new.get(key), path + (key,))]
+    return [] if old == new else [path]
+
+
+def manifest(resolved: dict, source: Path | None, device: str, data_info: dict) -> dict[str, Any]:
+    """Versions, device, git commit and hashes: enough to tell two runs apart later."""
+    import torch
+
+    distributions = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and (name.startswith("ganforge") or name in {"torch", "torchvision", "pydantic", "pluggy", "numpy"}):
+            distributions[name] = dist.version
+    return {
+        "ganforge": distributions.get("ganforge"),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": device,
+        "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else platform.processor() or platform.machine(),
+        "packages": dict(sorted(distributions.items())),
+        "git_commit": git_commit(source.parent if source else Path.cwd()),
+        "recipe_source": str(source) if source else None,
+        "recipe_sha256": hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest(),
+        "data_info": data_info,
+    }
+
+
+def git_commit(folder: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

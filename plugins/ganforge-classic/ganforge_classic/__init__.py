@@ -1,0 +1,1 @@
+"""Classic GANs for ganforge: MLP and DCGAN nets and the unconditional objective."""
