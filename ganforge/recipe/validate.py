@@ -150,16 +150,20 @@ def explain(exc: ValidationError, data: dict, provenance: Provenance, model: typ
             message = "needs a 'type' naming the component" + (f": one of {', '.join(map(str, names))}" if names else "")
         elif kind == "literal_error":
             expected = [t.strip().strip("'") for t in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
-            message = f"{value!r} is not allowed" + _did_you_mean(value, expected)
+            close = difflib.get_close_matches(str(value), expected, n=1, cutoff=0.6)
+            message = f"{value!r} is not allowed; expected one of: {', '.join(expected)}"
+            message += f" (did you mean {close[0]!r}?)" if close else ""
         else:
             message = error["msg"]
             if not isinstance(value, (dict, list)) and value is not None and kind != "value_error":
                 message += f" (got {value!r})"
+            elif value is None and where.override:
+                message += " (the value is empty: quote values that start with '#' or contain ': ')"
         key = (path, message)
         if key not in seen:
             seen.add(key)
             problems.append(Problem(where, path, message))
-    return problems
+    return sorted(problems, key=lambda p: (p.location.file or "~", p.location.line or 0))
 
 
 def cross_check(recipe: Any, provenance: Provenance, registry: Registry) -> list[Problem]:
@@ -201,7 +205,8 @@ def _recipe_paths(value: Any, path: KeyPath = ()) -> list[KeyPath]:
     if isinstance(value, BaseModel):
         for name, field in type(value).model_fields.items():
             item = getattr(value, name)
-            if item is not None and _is_recipe_path(field.annotation) and name in value.model_fields_set:
+            marked = RELATIVE_TO_RECIPE in field.metadata or _is_recipe_path(field.annotation)
+            if item is not None and marked and name in value.model_fields_set:
                 found.append(path + (name,))
             else:
                 found += _recipe_paths(item, path + (name,))

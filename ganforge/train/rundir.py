@@ -19,7 +19,9 @@ from ganforge.train.files import atomic_write_text
 RECIPE_FILE = "recipe.resolved.yaml"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.jsonl"
-RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress")}
+# Settings a resumed run may change: they do not affect the weights it computes.
+RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress"), ("train", "log_every"), ("train", "sample_every"),
+                     ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("output",)}
 
 
 class RunFolder:
@@ -40,7 +42,7 @@ class RunFolder:
                 raise RunFolderError(f"cannot resume: {self.recipe_file} is missing; "
                                      "is this the run folder of an earlier `ganforge train`?")
             changed = diff_keys(yaml.safe_load(self.recipe_file.read_text()), resolved)
-            changed = [k for k in changed if k not in RESUME_MAY_CHANGE]
+            changed = [k for k in changed if not any(k[: len(p)] == p for p in RESUME_MAY_CHANGE)]
             if changed:
                 names = ", ".join(".".join(map(str, k)) for k in changed[:8])
                 raise RunFolderError(f"cannot resume {self.path}: the recipe changed since the run started "

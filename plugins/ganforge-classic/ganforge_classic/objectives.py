@@ -40,7 +40,9 @@ class Unconditional(Objective):
             fake = g(self.noise(len(real), real.device))
         real_logits, fake_logits = d(real), d(fake)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
-        logs = {"d/loss_adv": loss.detach(), "d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
+        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
+        if self.regularisers:
+            logs["d/loss_adv"] = loss.detach()
         for name, regulariser in self.regularisers.items():
             penalty = regulariser(d, real, fake)
             logs[f"d/{name}"] = penalty.detach()

@@ -1,0 +1,150 @@
+"""Built-in data adapters and the resumable batch stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import SHARED_DATA
+from ganforge.builtin.data import GaussianMixtureParams, ImageFolderParams, NpzParams, ShapesParams
+from ganforge.data.gaussian_mixture import GaussianMixture, build as build_mixture
+from ganforge.data.image_folder import ImageFolder
+from ganforge.data.npz import NpzImages
+from ganforge.data.shapes import Shapes
+from ganforge.data.stream import BatchStream
+from ganforge.errors import DataError
+
+
+class Ctx:
+    seed = 0
+
+
+def test_ring_and_grid_follow_the_pacgan_protocol():
+    ring = build_mixture(GaussianMixtureParams(layout="ring", size=20_000), Ctx())
+    assert ring.info.shape == (2,) and ring.info.num_classes == 8 and ring.std == 0.01
+    assert torch.allclose(ring.centers.norm(dim=1), torch.ones(8), atol=1e-6)
+    offsets = ring.points - ring.centers[ring.modes]
+    assert abs(offsets.std().item() - 0.01) < 0.001
+    grid = build_mixture(GaussianMixtureParams(layout="grid", size=20_000), Ctx())
+    assert grid.info.num_classes == 25 and grid.std == 0.05
+    assert sorted(set(grid.centers[:, 0].tolist())) == [-4, -2, 0, 2, 4]
+    assert abs((grid.points - grid.centers[grid.modes]).std().item() - 0.05) < 0.003
+
+
+def test_mixture_is_deterministic_per_seed():
+    a = GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=1).points
+    assert torch.equal(a, GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=1).points)
+    assert not torch.equal(a, GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=2).points)
+
+
+@pytest.mark.parametrize("size,channels", [(16, 3), (32, 1), (128, 3)])
+def test_shapes_images_and_factors(size, channels):
+    shapes = Shapes(ShapesParams(size=size, channels=channels, length=50), seed=7)
+    item = shapes[3]
+    assert item["x"].shape == (channels, size, size) and shapes.info.shape == (channels, size, size)
+    assert item["x"].min() >= -1 and item["x"].max() <= 1
+    assert item["x"].max() > 0, "a polygon is drawn"
+    assert 0 <= item["y"] < 6 and shapes.info.class_names[0] == "triangle"
+    assert set(shapes.info.factors) <= set(item)
+    again = Shapes(ShapesParams(size=size, channels=channels, length=50), seed=7)[3]
+    assert all(torch.equal(item[k], again[k]) for k in item)
+    other = Shapes(ShapesParams(size=size, channels=channels, length=50), seed=8)[3]
+    assert not torch.equal(item["x"], other["x"])
+
+
+def test_shapes_factors_change_the_picture():
+    shapes = Shapes(ShapesParams(size=32, rotate=False, jitter=0.0, scale=(1.0, 1.0), colors=["white"]), seed=0)
+    triangle = shapes.render({"y": 0, "color": 0, "scale": 1.0, "angle": 0.0, "cx": 0.0, "cy": 0.0})
+    octagon = shapes.render({"y": 5, "color": 0, "scale": 1.0, "angle": 0.0, "cx": 0.0, "cy": 0.0})
+    assert octagon.mean() > triangle.mean() * 1.5, "an octagon covers much more of its circle than a triangle"
+
+
+def _write_images(root, names, size=(20, 16)):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.random.default_rng(len(name)).integers(0, 255, (*size[::-1], 3), dtype=np.uint8)).save(path)
+
+
+def test_image_folder_with_labels_crops_and_flips(tmp_path):
+    _write_images(tmp_path, ["cat/a.png", "cat/b.png", "dog/c.jpg"])
+    params = ImageFolderParams(root=tmp_path, size=8, crop="random", flip=True, labels=True)
+    data = ImageFolder(params, seed=0)
+    assert len(data) == 3 and data.info.shape == (3, 8, 8)
+    assert data.info.class_names == ("cat", "dog") and [int(data[i]["y"]) for i in range(3)] == [0, 0, 1]
+    first = data[0]["x"]
+    assert torch.equal(first, ImageFolder(params, seed=0)[0]["x"]), "augmentation is seeded per item"
+    epochs = []
+    for epoch in range(6):
+        data.set_epoch(epoch)
+        epochs.append(data[0]["x"])
+    assert any(not torch.equal(epochs[0], e) for e in epochs[1:]), "augmentation changes with the epoch"
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        ImageFolder(ImageFolderParams(root=tmp_path / "nope"), 0)
+    with pytest.raises(DataError, match="no images"):
+        ImageFolder(ImageFolderParams(root=tmp_path), 0)
+    _write_images(tmp_path, ["a.png"])
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
+    data = ImageFolder(ImageFolderParams(root=tmp_path, size=8), 0)
+    with pytest.raises(DataError, match="cannot read image .*broken.png"):
+        data[1]
+    with pytest.raises(DataError, match="class subfolder"):
+        ImageFolder(ImageFolderParams(root=tmp_path, labels=True), 0)
+
+
+@pytest.mark.parametrize("layout", ["nhw", "nhwc", "nchw"])
+def test_npz_layouts_and_resize(tmp_path, layout):
+    images = np.random.default_rng(0).integers(0, 255, (10, 28, 28), dtype=np.uint8)
+    array = {"nhw": images, "nhwc": images[..., None], "nchw": images[:, None]}[layout]
+    np.savez(tmp_path / "d.npz", x=array, y=np.arange(10) % 3)
+    data = NpzImages(NpzParams(path=tmp_path / "d.npz", images="x", labels="y", size=32))
+    assert data.info.shape == (1, 32, 32) and data.info.num_classes == 3
+    assert data[4]["x"].shape == (1, 32, 32) and int(data[4]["y"]) == 1
+    raw = NpzImages(NpzParams(path=tmp_path / "d.npz", images="x"))
+    assert torch.allclose(raw[0]["x"], torch.from_numpy(images[0]).float()[None] / 127.5 - 1)
+
+
+def test_npz_errors(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        NpzImages(NpzParams(path=tmp_path / "missing.npz"))
+    np.savez(tmp_path / "d.npz", pixels=np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(DataError, match="has no array 'x_train'; it has: pixels"):
+        NpzImages(NpzParams(path=tmp_path / "d.npz"))
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mnist" / "mnist.npz").is_file(), reason="shared MNIST not present")
+def test_real_mnist():
+    data = NpzImages(NpzParams(path=SHARED_DATA / "mnist" / "mnist.npz", labels="y_train", size=32, limit=100))
+    assert data.info.shape == (1, 32, 32) and data.info.num_classes == 10
+
+
+def test_stream_order_is_seeded_and_resumable():
+    data = GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=0)
+    full = BatchStream(data, 8, seed=5)
+    batches = [next(full)["x"] for _ in range(30)]  # crosses epoch boundaries (12 batches an epoch)
+    assert not torch.equal(batches[0], batches[12]), "each epoch has its own order"
+    partial = BatchStream(data, 8, seed=5)
+    for _ in range(17):
+        next(partial)
+    restored = BatchStream(data, 8, seed=5)
+    restored.load_state_dict(partial.state_dict())
+    assert all(torch.equal(next(restored)["x"], b) for b in batches[17:])
+    rng = torch.get_rng_state()
+    next(BatchStream(data, 8, seed=5))
+    assert torch.equal(rng, torch.get_rng_state()), "the stream never draws from the global RNG"
+
+
+def test_stream_shards_without_overlap():
+    data = GaussianMixture(np.zeros((1, 2)), 1.0, 64, seed=0)
+    seen = [torch.cat([next(BatchStream(data, 8, seed=1, rank=r, world_size=2))["x"] for _ in range(1)]) for r in range(2)]
+    assert not any((seen[0][:, None] == seen[1][None]).all(-1).any(-1))
+
+
+def test_stream_rejects_a_dataset_smaller_than_a_batch():
+    with pytest.raises(DataError, match="fewer than one batch"):
+        BatchStream(GaussianMixture(np.zeros((1, 2)), 1.0, 5, seed=0), 8, seed=0)
