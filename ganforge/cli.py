@@ -19,11 +19,12 @@ def _add_recipe_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ganforge.pipeline import train
     from ganforge.recipe import load_recipe
+
+    loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
+    from ganforge.pipeline import train
     from ganforge.train.trainer import Interrupted
 
-    loaded = load_recipe(args.recipe, args.overrides)
     try:
         folder = train(loaded, resume=args.resume)
     except Interrupted as exc:

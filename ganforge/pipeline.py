@@ -11,7 +11,7 @@ from ganforge.build import build_run
 from ganforge.data.info import DataInfo
 from ganforge.recipe import LoadedRecipe, recipe_from_data
 from ganforge.registry import Registry, default_registry
-from ganforge.samples import image_grid, render, save_png
+from ganforge.samples import render, save_png, to_uint8
 from ganforge.train.checkpoint import find_checkpoint, load_checkpoint, unflatten_into
 from ganforge.train.rundir import RunFolder, manifest
 from ganforge.train.trainer import Trainer
@@ -67,5 +67,5 @@ def sample(path: Path, n: int = 64, *, out: Path | None = None, seed: int = 0, s
     save_png(render(samples), out / "grid.png")
     if singles and samples.dim() == 4:
         for index, image in enumerate(samples):
-            save_png(image_grid(image[None], nrow=1)[2:-2, 2:-2], out / f"{index:05d}.png")
+            save_png(to_uint8(image), out / f"{index:05d}.png")
     return out

@@ -13,13 +13,18 @@ from torchvision.utils import make_grid
 from ganforge.train.files import atomic_write_bytes
 
 
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """One image in [-1, 1], (C, H, W) -> uint8 (H, W, 3)."""
+    image = image.detach().float().cpu().clamp(-1, 1)
+    if image.shape[0] == 1:
+        image = image.expand(3, -1, -1)
+    return ((image.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+
 def image_grid(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
-    """Images in [-1, 1], (N, C, H, W) -> one uint8 (H, W, 3) grid."""
+    """Images in [-1, 1], (N, C, H, W) -> one uint8 (H, W, 3) grid with white gutters."""
     images = images.detach().float().cpu().clamp(-1, 1)
-    if images.shape[1] == 1:
-        images = images.expand(-1, 3, -1, -1)
-    grid = make_grid(images, nrow=nrow or math.ceil(math.sqrt(len(images))), padding=2, pad_value=1.0)
-    return ((grid.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+    return to_uint8(make_grid(images, nrow=nrow or math.ceil(math.sqrt(len(images))), padding=2, pad_value=1.0))
 
 
 def scatter(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> np.ndarray:

@@ -110,3 +110,24 @@ def test_readme_starts_with_the_two_commands():
     assert commands[:2] == ["uv run ganforge train recipes/quickstart.yaml", "uv run pytest"]
     ci = (REPO / ".ci" / "run").read_text()
     assert "uv run pytest" in ci
+
+
+def test_plugins_can_add_subcommands(plugin_site):
+    from conftest import install_fixture_plugin
+
+    install_fixture_plugin(plugin_site, "ganforge-hello", "gf_fixture_hello", """
+        from ganforge import hookimpl
+
+        def hello(args):
+            print(f"hello {args.who}")
+            return 0
+
+        @hookimpl
+        def ganforge_add_commands(subparsers):
+            parser = subparsers.add_parser("hello", help="say hello")
+            parser.add_argument("who")
+            parser.set_defaults(handler=hello)
+    """)
+    result = ganforge("hello", "world", env={"PYTHONPATH": str(plugin_site)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hello world"
