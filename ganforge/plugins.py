@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "ganforge.builtin.data",
     "ganforge.builtin.losses",
     "ganforge.builtin.trackers",
+    "ganforge.builtin.evaluators",
 )
 
 

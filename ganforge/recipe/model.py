@@ -97,11 +97,21 @@ class OutputConfig(Params):
                                 description="Logging back-ends besides metrics.jsonl.")
 
 
-class EvalConfig(Params):
-    """Evaluation during training."""
+class BestConfig(Params):
+    """Which evaluation result picks the best checkpoint (copied to checkpoints/best)."""
 
-    every: int | None = Field(None, ge=1, description="Steps between evaluations; null for none.")
+    metric: str = Field(..., description="A result key, such as fid, kid, modes or psnr.")
+    mode: Literal["min", "max"] = Field("min", description="Whether lower or higher is better.")
+
+
+class EvalConfig(Params):
+    """Evaluation during training and by `ganforge eval`."""
+
+    every: int | None = Field(None, ge=1, description="Steps between evaluations in training; null for none.")
     metrics: list[Any] = Field(default_factory=list, description="Evaluators to run.")
+    batch_size: int = Field(250, ge=1, description="Samples per generator and feature-network batch.")
+    seed: int = Field(0, description="Noise seed of the evaluation samples.")
+    best: BestConfig | None = Field(None, description="Track the best checkpoint by this metric.")
 
 
 class RecipeBase(Params):

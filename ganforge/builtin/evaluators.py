@@ -1,0 +1,85 @@
+"""Built-in evaluators: FID, KID, IS, precision/recall, mode coverage, PSNR, SSIM, L1, LPIPS."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ganforge import hookimpl
+from ganforge.params import Params, RecipePath
+
+
+class FeatureParams(Params):
+    """Shared by metrics computed on features of a pretrained network."""
+
+    features: Literal["inception-v3", "classifier"] = Field(
+        "inception-v3", description="inception-v3 (the standard 2015-12-05 weights) or a ganforge classifier.")
+    weights: RecipePath | None = Field(None, description="InceptionV3 weights file (else GANFORGE_WEIGHTS_DIR, the torch hub cache, or a download).")
+    classifier: RecipePath | None = Field(None, description="Classifier file from `ganforge classifier train` (features: classifier).")
+    download: bool = Field(True, description="Allow downloading missing weights (GANFORGE_OFFLINE=1 forbids it).")
+    samples: int = Field(10_000, ge=2, description="Generated samples.")
+    reference_samples: int = Field(10_000, ge=2, description="Real samples for the reference statistics (at most the dataset).")
+
+
+class FIDParams(FeatureParams):
+    """Frechet inception distance (float64 statistics)."""
+
+
+class KIDParams(FeatureParams):
+    """Kernel inception distance."""
+
+    subsets: int = Field(100, ge=1, description="Random subsets averaged.")
+    subset_size: int = Field(1000, ge=2, description="Samples per subset (capped at the sample counts).")
+    seed: int = Field(2020, description="Subset sampling seed.")
+
+
+class InceptionScoreParams(FeatureParams):
+    """Inception score."""
+
+    splits: int = Field(10, ge=1, description="Splits averaged.")
+    seed: int = Field(2020, description="Shuffle seed.")
+
+
+class PrecisionRecallParams(FeatureParams):
+    """Improved precision and recall."""
+
+    neighborhood: int = Field(3, ge=1, description="k of the k-NN manifold estimate.")
+
+
+class ModeCoverageParams(Params):
+    """PacGAN 2-D protocol: modes captured, % high quality, reverse KL of the mode histogram."""
+
+    samples: int = Field(2500, ge=1, description="Generated points.")
+    threshold: float = Field(3.0, gt=0, description="High quality within this many standard deviations of a mode.")
+
+
+class PairedParams(Params):
+    """Compare outputs with their targets on a paired task."""
+
+    samples: int = Field(10_000, ge=1, description="Pairs evaluated (at most the data).")
+
+
+class LPIPSParams(PairedParams):
+    """Learned perceptual image patch similarity."""
+
+    net: Literal["alex", "vgg"] = Field("alex", description="Backbone (alex is LPIPS's default).")
+    weights: RecipePath | None = Field(None, description="Backbone weights file (torchvision's ImageNet weights).")
+    download: bool = Field(True, description="Allow downloading missing weights (GANFORGE_OFFLINE=1 forbids it).")
+
+
+@hookimpl
+def ganforge_register_evaluators(register):
+    factory = "ganforge.eval.evaluators:{}"
+    for name, params, attr, summary in [
+        ("fid", FIDParams, "fid", "Frechet inception distance between generated and real features."),
+        ("kid", KIDParams, "kid", "Kernel inception distance (unbiased MMD, polynomial kernel)."),
+        ("inception-score", InceptionScoreParams, "inception_score", "Inception score of generated images."),
+        ("precision-recall", PrecisionRecallParams, "precision_recall", "Improved precision and recall (k-NN manifolds)."),
+        ("mode-coverage", ModeCoverageParams, "mode_coverage_evaluator", "Modes captured and sample quality on 2-D mixtures."),
+        ("psnr", PairedParams, "psnr", "Peak signal-to-noise ratio of outputs against targets."),
+        ("ssim", PairedParams, "ssim", "Structural similarity of outputs against targets."),
+        ("l1", PairedParams, "l1", "Mean absolute error of outputs against targets (images in [0, 1])."),
+        ("lpips", LPIPSParams, "lpips", "Learned perceptual distance of outputs to targets."),
+    ]:
+        register(name, params=params, factory=factory.format(attr), summary=summary)

@@ -1,0 +1,1 @@
+"""Evaluation: feature networks, reference statistics, metrics and the evaluation pass."""

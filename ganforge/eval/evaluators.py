@@ -1,0 +1,316 @@
+"""Evaluators. Each follows prepare / update / compute: ``prepare(session)`` gets reference
+data ready, ``update(batch, session)`` sees generated samples (``batch["fake"]``, plus
+``target`` for paired tasks and labels for conditional ones), ``compute()`` returns numbers,
+and ``protocol()`` says how they were obtained."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ganforge.errors import GanforgeError
+from ganforge.eval.session import PREPROCESSING, EvalSession
+
+
+class Evaluator:
+    name = "evaluator"
+    needs = "samples"  # "samples": generated samples; "pairs": (output, target) pairs
+    samples = 10_000
+
+    def prepare(self, session: EvalSession) -> None:
+        """Get reference data ready (real features, mode centres, ...)."""
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        raise NotImplementedError
+
+    def compute(self) -> dict[str, float | None]:
+        raise NotImplementedError
+
+    def protocol(self) -> dict[str, Any]:
+        return {}
+
+
+# ----------------------------------------------------------------- feature-based metrics
+
+class FeatureMetric(Evaluator):
+    """Base of fid, kid, inception-score and precision-recall: features from InceptionV3 or
+    from a classifier trained with ``ganforge classifier train``."""
+
+    uses_reference = True
+
+    def __init__(self, params: Any):
+        self.p = params
+        self.samples = params.samples
+        self.seen = 0
+        self.reference: dict[str, Tensor] = {}
+
+    def network(self, session: EvalSession):
+        from ganforge.eval.features import ClassifierFeatures, InceptionV3Features
+
+        if self.p.features == "classifier":
+            if self.p.classifier is None:
+                raise GanforgeError(f"{self.name}: features: classifier needs `classifier:` set to a file made by "
+                                    "`ganforge classifier train`")
+            key = f"classifier:{Path(self.p.classifier).resolve()}"
+            return key, session.network(key, lambda: ClassifierFeatures(self.p.classifier, device=session.device))
+        key = f"inception:{self.p.weights}"
+        return key, session.network(key, lambda: InceptionV3Features(self.p.weights, download=self.p.download,
+                                                                     device=session.device))
+
+    def prepare(self, session: EvalSession) -> None:
+        self.key, self.net = self.network(session)
+        if self.uses_reference:
+            self.reference = session.reference_features(self.net, self.p.reference_samples)
+            self.reference_count = len(next(iter(self.reference.values())))
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        self.accumulate(session.features(self.key, self.net, batch["fake"]))
+        self.seen += len(batch["fake"])
+
+    def accumulate(self, features: dict[str, Tensor]) -> None:
+        raise NotImplementedError
+
+    def protocol(self) -> dict[str, Any]:
+        out = {"features": self.net.name, "samples": self.seen, "preprocessing": PREPROCESSING}
+        if self.uses_reference:
+            out["reference"] = {"samples": self.reference_count, "split": "training data (seeded subset)"}
+        return out
+
+
+class StoredFeatures(FeatureMetric):
+    layer = "pool"
+
+    def __init__(self, params: Any):
+        super().__init__(params)
+        self.stored: list[Tensor] = []
+
+    def accumulate(self, features: dict[str, Tensor]) -> None:
+        self.stored.append(features[self.layer].float().cpu())
+
+    def fake(self) -> Tensor:
+        return torch.cat(self.stored)
+
+
+class FID(FeatureMetric):
+    """Frechet distance between Gaussians fitted to real and generated features, in float64.
+    Generated statistics are accumulated on the device as running sums, so nothing is stored."""
+
+    name = "fid"
+
+    def __init__(self, params: Any):
+        super().__init__(params)
+        self.total: Tensor | None = None
+        self.outer: Tensor | None = None
+
+    def accumulate(self, features: dict[str, Tensor]) -> None:
+        x = features["pool"].double()
+        if self.total is None:
+            self.total, self.outer = x.sum(0), x.T @ x
+        else:
+            self.total += x.sum(0)
+            self.outer += x.T @ x
+
+    def compute(self) -> dict[str, float]:
+        n = self.seen
+        mu = self.total / n
+        sigma = (self.outer - n * torch.outer(mu, mu)) / (n - 1)
+        real = self.reference["pool"].double()
+        return {"fid": frechet_distance(real.mean(0).cpu().numpy(), torch.cov(real.T).cpu().numpy(),
+                                        mu.cpu().numpy(), sigma.cpu().numpy())}
+
+
+class KID(StoredFeatures):
+    """Kernel inception distance (unbiased MMD^2, cubic polynomial kernel, subsets)."""
+
+    name = "kid"
+
+    def compute(self) -> dict[str, float]:
+        from torch_fidelity.metric_kid import kid_features_to_metric
+
+        fake, real = self.fake(), self.reference["pool"]
+        size = min(self.p.subset_size, len(fake), len(real))
+        out = kid_features_to_metric(fake, real, kid_subsets=self.p.subsets, kid_subset_size=size, verbose=False,
+                                     rng_seed=self.p.seed)
+        return {"kid": out["kernel_inception_distance_mean"], "kid_std": out["kernel_inception_distance_std"]}
+
+
+class InceptionScore(StoredFeatures):
+    """exp(E KL(p(y|x) || p(y))) over splits, from the unbiased logits."""
+
+    name = "inception-score"
+    layer = "logits"
+    uses_reference = False
+
+    def compute(self) -> dict[str, float]:
+        from torch_fidelity.metric_isc import isc_features_to_metric
+
+        out = isc_features_to_metric(self.fake(), splits=self.p.splits, shuffle=True, rng_seed=self.p.seed)
+        return {"inception_score": out["inception_score_mean"], "inception_score_std": out["inception_score_std"]}
+
+
+class PrecisionRecall(StoredFeatures):
+    """Improved precision and recall (Kynkaanniemi et al.): k-NN manifolds of features."""
+
+    name = "precision-recall"
+
+    def compute(self) -> dict[str, float]:
+        from torch_fidelity.metric_prc import prc_features_to_metric
+
+        out = prc_features_to_metric(self.fake(), self.reference["pool"], prc_neighborhood=self.p.neighborhood,
+                                     prc_batch_size=10_000, save_cpu_ram=False, verbose=False)
+        return {"precision": out["precision"], "recall": out["recall"], "f_score": out["f_score"]}
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)) in float64 (torch-fidelity's formula)."""
+    from torch_fidelity.metric_fid import fid_statistics_to_metric
+
+    stats = [{"mu": np.asarray(m, np.float64), "sigma": np.asarray(s, np.float64)} for m, s in ((mu1, sigma1), (mu2, sigma2))]
+    return float(fid_statistics_to_metric(stats[0], stats[1], verbose=False)["frechet_inception_distance"])
+
+
+# ----------------------------------------------------------------- 2-D mode coverage
+
+class ModeCoverage(Evaluator):
+    """PacGAN protocol: a sample is high quality within ``threshold`` standard deviations of its
+    nearest mode; a mode is captured when it has at least one high-quality sample."""
+
+    name = "mode-coverage"
+
+    def __init__(self, params: Any):
+        self.p, self.samples = params, params.samples
+        self.points: list[Tensor] = []
+
+    def prepare(self, session: EvalSession) -> None:
+        data = session.require_data(self.name)
+        if not (hasattr(data, "centers") and hasattr(data, "std")):
+            raise GanforgeError("mode-coverage needs a data adapter with known modes, such as gaussian-mixture")
+        self.centers, self.std = data.centers.double(), float(data.std)
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        self.points.append(batch["fake"].detach().double().cpu().flatten(1))
+
+    def compute(self) -> dict[str, float | None]:
+        return mode_coverage(torch.cat(self.points), self.centers, self.std, self.p.threshold)
+
+    def protocol(self) -> dict[str, Any]:
+        return {"samples": sum(len(p) for p in self.points), "modes": len(self.centers), "std": self.std,
+                "threshold_std": self.p.threshold}
+
+
+def mode_coverage(points: Tensor, centers: Tensor, std: float, threshold: float = 3.0) -> dict[str, float | None]:
+    """Modes captured, % high-quality samples, and KL(mode histogram of HQ samples || uniform)."""
+    distances = torch.cdist(points.double(), centers.double())
+    nearest, mode = distances.min(dim=1)
+    quality = nearest <= threshold * std
+    counts = torch.bincount(mode[quality], minlength=len(centers)).double()
+    modes = int((counts > 0).sum())
+    if counts.sum() == 0:
+        reverse_kl = None
+    else:
+        p = counts / counts.sum()
+        p = p[p > 0]
+        reverse_kl = float((p * (p * len(centers)).log()).sum())
+    return {"modes": modes, "high_quality": 100.0 * float(quality.double().mean()), "reverse_kl": reverse_kl}
+
+
+# ----------------------------------------------------------------- paired-image metrics
+
+class PairedMetric(Evaluator):
+    """Mean of a per-image score between outputs and targets (both in [-1, 1])."""
+
+    needs = "pairs"
+    key = "score"
+
+    def __init__(self, params: Any):
+        self.p = params
+        self.samples = params.samples
+        self.sum, self.count = 0.0, 0
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        if "target" not in batch:
+            raise GanforgeError(f"{self.name} compares outputs with targets; it needs a paired task "
+                                "(translation, super-resolution, inpainting)")
+        scores = self.score(batch["fake"].float(), batch["target"].float().to(batch["fake"].device), session)
+        self.sum += float(scores.sum())
+        self.count += len(scores)
+
+    def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        raise NotImplementedError
+
+    def compute(self) -> dict[str, float]:
+        return {self.key: self.sum / self.count}
+
+    def protocol(self) -> dict[str, Any]:
+        return {"pairs": self.count, "range": "images scaled to [0, 1]"}
+
+
+class PSNR(PairedMetric):
+    name, key = "psnr", "psnr"
+
+    def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        from torchmetrics.functional.image import peak_signal_noise_ratio
+
+        return peak_signal_noise_ratio((output + 1) / 2, (target + 1) / 2, data_range=1.0, reduction="none",
+                                       dim=(1, 2, 3))
+
+
+class SSIM(PairedMetric):
+    name, key = "ssim", "ssim"
+
+    def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        from torchmetrics.functional.image import structural_similarity_index_measure
+
+        return structural_similarity_index_measure((output + 1) / 2, (target + 1) / 2, data_range=1.0,
+                                                   reduction="none")
+
+
+class L1(PairedMetric):
+    name, key = "l1", "l1"
+
+    def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        return ((output - target).abs() / 2).flatten(1).mean(1)
+
+
+class LPIPS(PairedMetric):
+    """Learned perceptual similarity (torchmetrics' LPIPS: bundled linear heads, torchvision
+    backbone weights resolved like every other pretrained file)."""
+
+    name, key = "lpips", "lpips"
+
+    def prepare(self, session: EvalSession) -> None:
+        from ganforge.eval.lpips import build_lpips
+
+        self.net = session.network(f"lpips:{self.p.net}:{self.p.weights}",
+                                   lambda: build_lpips(self.p.net, self.p.weights, self.p.download, session.device))
+
+    def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        with torch.no_grad():
+            return self.net(output.clamp(-1, 1), target.clamp(-1, 1)).flatten()
+
+    def protocol(self) -> dict[str, Any]:
+        return {"pairs": self.count, "backbone": self.p.net}
+
+
+# ----------------------------------------------------------------- factories
+
+def _factory(cls):
+    def build(params: Any, ctx: Any) -> Evaluator:
+        return cls(params)
+    return build
+
+
+fid = _factory(FID)
+kid = _factory(KID)
+inception_score = _factory(InceptionScore)
+precision_recall = _factory(PrecisionRecall)
+mode_coverage_evaluator = _factory(ModeCoverage)
+psnr = _factory(PSNR)
+ssim = _factory(SSIM)
+l1 = _factory(L1)
+lpips = _factory(LPIPS)

@@ -1,0 +1,62 @@
+"""Feature networks: uint8 images in, named features out (``pool`` for FID/KID/PR, ``logits``
+for IS and accuracy). InceptionV3 is torch-fidelity's port of the TensorFlow FID network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from ganforge.eval.weights import INCEPTION_V3, resolve_weights
+
+
+class FeatureNetwork(Protocol):
+    name: str
+    """Names the network and its weights; part of every result's protocol and cache key."""
+
+    def __call__(self, images: Tensor) -> dict[str, Tensor]:
+        """uint8 (N, 3, H, W) images on the network's device -> {"pool": (N, D), "logits": (N, K)}."""
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """Generator output in [-1, 1] -> uint8 RGB, quantised exactly as a saved PNG would be."""
+    images = ((images.float() + 1) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+class InceptionV3Features:
+    """torch-fidelity's InceptionV3 with the 2015-12-05 weights: 2048-d pool, 1008 logits."""
+
+    def __init__(self, weights: str | Path | None = None, *, download: bool = True, device: str | torch.device = "cpu"):
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+        path = resolve_weights(INCEPTION_V3, weights, download=download)
+        self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                               feature_extractor_weights_path=str(path)).to(device)
+        self.name = f"inception-v3:{path.name}"
+
+    @torch.no_grad()
+    def __call__(self, images: Tensor) -> dict[str, Tensor]:
+        pool, logits = self.net(images)
+        return {"pool": pool, "logits": logits}
+
+
+class ClassifierFeatures:
+    """A classifier trained with ``ganforge classifier train``: its penultimate layer and logits."""
+
+    def __init__(self, path: str | Path, *, device: str | torch.device = "cpu"):
+        from ganforge.eval.classifier import load_classifier
+
+        self.model, self.meta = load_classifier(Path(path), device=device)
+        self.in_channels = int(self.meta["in_channels"])
+        self.name = f"classifier:{Path(path).name}"
+
+    @torch.no_grad()
+    def __call__(self, images: Tensor) -> dict[str, Tensor]:
+        x = images.float() / 127.5 - 1
+        if self.in_channels == 1 and x.shape[1] == 3:
+            x = x.mean(dim=1, keepdim=True)
+        pool, logits = self.model.features_and_logits(x)
+        return {"pool": pool.float(), "logits": logits.float()}

@@ -1,0 +1,112 @@
+"""The evaluation pass: stream generated samples (or output/target pairs) through every
+evaluator, then gather numbers with their protocols and library versions."""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from ganforge.build import Run
+from ganforge.errors import GanforgeError
+from ganforge.eval.evaluators import Evaluator
+from ganforge.eval.session import EvalSession
+
+
+def library_versions() -> dict[str, str | None]:
+    out = {}
+    for name in ("ganforge", "torch", "torch-fidelity", "torchmetrics"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def build_evaluators(run: Run, slots: list[Any]) -> dict[str, Evaluator]:
+    evaluators = {}
+    for slot in slots:
+        evaluator = run.ctx.build("evaluator", slot)
+        if slot.type in evaluators:
+            raise GanforgeError(f"evaluator {slot.type!r} is listed twice in eval.metrics")
+        evaluators[slot.type] = evaluator
+    return evaluators
+
+
+@torch.no_grad()
+def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = None, batch_size: int = 250,
+             seed: int = 0, session: EvalSession | None = None) -> dict[str, Any]:
+    """Run ``evaluators`` on ``run``'s generator (``nets`` overrides, e.g. EMA copies)."""
+    started = time.perf_counter()
+    session = session or EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
+    nets = nets or run.nets
+    modes = {name: net.training for name, net in nets.items()}
+    for net in nets.values():
+        net.eval()
+    try:
+        for evaluator in evaluators.values():
+            evaluator.prepare(session)
+        sampled = [e for e in evaluators.values() if e.needs == "samples"]
+        paired = [e for e in evaluators.values() if e.needs == "pairs"]
+        if sampled:
+            _sample_pass(run, nets, sampled, session, batch_size, seed)
+        if paired:
+            _paired_pass(run, nets, paired, session, batch_size)
+        metrics: dict[str, Any] = {}
+        for evaluator in evaluators.values():
+            metrics.update(evaluator.compute())
+    finally:
+        for name, net in nets.items():
+            net.train(modes[name])
+    return {
+        "metrics": metrics,
+        "protocols": {name: e.protocol() for name, e in evaluators.items()},
+        "seed": seed,
+        "versions": library_versions(),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _sample_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: EvalSession, batch_size: int,
+                 seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    total, done = max(e.samples for e in evaluators), 0
+    while done < total:
+        inputs = run.objective.sample_inputs(min(batch_size, total - done), generator)
+        fake = run.objective.sample(nets, {k: v.to(run.device) for k, v in inputs.items()})
+        session.new_batch()
+        for evaluator in evaluators:
+            need = evaluator.samples - done
+            if need > 0:
+                evaluator.update({"fake": fake[:need], **{k: v[:need] for k, v in inputs.items()}}, session)
+        done += len(fake)
+
+
+def _paired_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: EvalSession, batch_size: int) -> None:
+    paired = getattr(run.objective, "paired_outputs", None)
+    if paired is None:
+        names = ", ".join(e.name for e in evaluators)
+        raise GanforgeError(f"{names} compare outputs with targets, but objective {run.recipe.objective.type!r} "
+                            "is not a paired task (translation, super-resolution, inpainting)")
+    data = session.require_data(evaluators[0].name)
+    total, done = max(e.samples for e in evaluators), 0
+    loader = DataLoader(data, batch_size=batch_size, generator=torch.Generator())
+    for batch in loader:
+        if done >= total:
+            break
+        output, target = paired(nets, {k: v.to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+        session.new_batch()
+        for evaluator in evaluators:
+            need = evaluator.samples - done
+            if need > 0:
+                evaluator.update({"fake": output[:need], "target": target[:need]}, session)
+        done += len(output)
+
+
+def format_table(metrics: dict[str, Any]) -> str:
+    width = max((len(k) for k in metrics), default=0)
+    return "\n".join(f"{k:<{width}}  {v:.6g}" if isinstance(v, float) else f"{k:<{width}}  {v}"
+                     for k, v in metrics.items())
