@@ -89,6 +89,26 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganforge.eval.runner import format_table
+    from ganforge.pipeline import evaluate_checkpoint
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    record = evaluate_checkpoint(args.run, metrics=metrics, samples=args.samples, batch_size=args.batch_size,
+                                 device=args.device, use_ema=not args.no_ema)
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    weights = "EMA" if record["ema"] else "raw"
+    print(f"{record['checkpoint']} (step {record['step']}, {weights} generator, {record['seconds']:.1f}s)")
+    print(format_table(record["metrics"]))
+    for name, protocol in record["protocols"].items():
+        details = ", ".join(f"{k}={v}" for k, v in protocol.items() if not isinstance(v, dict))
+        print(f"  {name}: {details}")
+    print(f"appended to {Path(record['checkpoint']).parent.parent / 'eval.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganforge", description="Train and evaluate GANs from recipes.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -121,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid-only", action="store_true", help="write only grid.png")
     p.add_argument("--device", default="cpu", help="device to sample on")
     p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("eval", help="evaluate a checkpoint or a run's newest checkpoint (appends to eval.json)")
+    p.add_argument("run", type=Path, help="run folder, checkpoints/step_<N> or checkpoints/best")
+    p.add_argument("--metrics", help="comma-separated evaluators, e.g. fid,kid (default: the recipe's eval.metrics)")
+    p.add_argument("--samples", type=int, help="generated samples per evaluator (default: each evaluator's own)")
+    p.add_argument("--batch-size", type=int, help="generator and feature-network batch (default: eval.batch_size)")
+    p.add_argument("--device", default="cpu", help="device to evaluate on (cpu, cuda, mps)")
+    p.add_argument("--no-ema", action="store_true", help="use the raw generator even when EMA weights exist")
+    p.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    p.set_defaults(handler=cmd_eval)
 
     from ganforge.plugins import default_plugins
 

@@ -1,4 +1,5 @@
-"""Recipe -> run folder (``train``), and run folder -> samples (``sample``)."""
+"""Recipe -> run folder (``train``); run folder -> samples (``sample``) and evaluation
+(``evaluate_checkpoint``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 
 from ganforge.build import build_run
 from ganforge.data.info import DataInfo
+from ganforge.errors import GanforgeError
 from ganforge.recipe import LoadedRecipe, recipe_from_data
 from ganforge.registry import Registry, default_registry
 from ganforge.samples import render, save_png, to_uint8
@@ -37,22 +39,78 @@ def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | No
     return folder
 
 
+def rebuild_run(folder: RunFolder, recipe_data: dict, *, registry: Registry | None = None, device: str = "cpu",
+                with_data: bool = False) -> Any:
+    """Build a run from its folder's saved recipe (or ``recipe_data``, a changed copy of it).
+    Without ``with_data`` no dataset is loaded: the saved data info sizes the nets."""
+    loaded = recipe_from_data(recipe_data, registry, source=str(folder.recipe_file))
+    info = None if with_data else DataInfo.from_json(folder.read_manifest()["data_info"])
+    return build_run(loaded.recipe, registry=registry, device=torch.device(device), data_info=info)
+
+
+def load_weights(run: Any, checkpoint: Path, *, use_ema: bool = True) -> tuple[int, bool]:
+    """Load a checkpoint into ``run``'s nets (the EMA generator when asked and present), in
+    eval mode. Returns (step, whether EMA weights were used)."""
+    nets, ema, state = load_checkpoint(checkpoint)
+    unflatten_into(run.nets, nets)
+    ema_used = use_ema and ema is not None
+    if ema_used:
+        unflatten_into({n: run.nets[n] for n in run.objective.generators}, ema)
+    for net in run.nets.values():
+        net.eval()
+    return int(state["step"]), ema_used
+
+
 def load_generator(path: Path, *, registry: Registry | None = None, device: str = "cpu",
                    use_ema: bool = True) -> tuple[Any, int]:
     """Rebuild a run's nets from its folder alone (saved recipe and data info, no dataset) and
     load a checkpoint: ``path`` is a run folder or a checkpoint folder. Returns (run, step)."""
     checkpoint = find_checkpoint(Path(path))
     folder = RunFolder(checkpoint.parent.parent)
-    loaded = recipe_from_data(folder.read_recipe(), registry, source=str(folder.recipe_file))
-    info = DataInfo.from_json(folder.read_manifest()["data_info"])
-    run = build_run(loaded.recipe, registry=registry, device=torch.device(device), data_info=info)
-    nets, ema, state = load_checkpoint(checkpoint)
-    unflatten_into(run.nets, nets)
-    if use_ema and ema is not None:
-        unflatten_into({n: run.nets[n] for n in run.objective.generators}, ema)
-    for net in run.nets.values():
-        net.eval()
-    return run, int(state["step"])
+    run = rebuild_run(folder, folder.read_recipe(), registry=registry, device=device)
+    step, _ = load_weights(run, checkpoint, use_ema=use_ema)
+    return run, step
+
+
+def evaluate_checkpoint(path: Path, *, metrics: list[str] | None = None, samples: int | None = None,
+                        batch_size: int | None = None, device: str = "cpu", use_ema: bool = True,
+                        registry: Registry | None = None) -> dict[str, Any]:
+    """Evaluate a checkpoint (or a run's newest) with the recipe's ``eval.metrics``, or the
+    evaluators named in ``metrics`` (their recipe settings if configured, else defaults).
+    The record is appended to the run's ``eval.json`` and returned."""
+    from ganforge.eval.runner import build_evaluators, evaluate
+
+    checkpoint = find_checkpoint(Path(path))
+    folder = RunFolder(checkpoint.parent.parent)
+    recipe_data = folder.read_recipe()
+    section = dict(recipe_data.get("eval") or {})
+    section["metrics"] = select_metrics(section.get("metrics") or [], metrics, samples)
+    if not section["metrics"]:
+        raise GanforgeError(f"{folder.recipe_file} lists no eval.metrics; name the metrics to compute, "
+                            "e.g. --metrics fid,kid")
+    if batch_size is not None:
+        section["batch_size"] = batch_size
+    recipe_data = {**recipe_data, "eval": section}
+    run = rebuild_run(folder, recipe_data, registry=registry, device=device, with_data=True)
+    step, ema_used = load_weights(run, checkpoint, use_ema=use_ema)
+    config = run.recipe.eval
+    result = evaluate(run, build_evaluators(run, config.metrics), batch_size=config.batch_size, seed=config.seed)
+    record = {"step": step, "source": "cli", "checkpoint": str(checkpoint), "ema": ema_used, **result}
+    folder.append_eval(record)
+    return record
+
+
+def select_metrics(configured: list[Any], names: list[str] | None, samples: int | None) -> list[Any]:
+    """The evaluator slots to run: the configured ones, or those named (configured settings
+    kept, defaults otherwise), each with ``samples`` overridden when given."""
+    slots = [{"type": m} if isinstance(m, str) else dict(m) for m in configured]
+    if names:
+        by_type = {slot.get("type"): slot for slot in slots}
+        slots = [dict(by_type.get(name, {"type": name})) for name in names]
+    if samples is not None:
+        for slot in slots:
+            slot["samples"] = samples
+    return slots
 
 
 @torch.no_grad()

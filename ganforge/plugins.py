@@ -25,6 +25,8 @@ BUILTIN_MODULES = (
     "ganforge.builtin.losses",
     "ganforge.builtin.trackers",
     "ganforge.builtin.evaluators",
+    "ganforge.builtin.stacked_mnist",
+    "ganforge.builtin.commands",
 )
 
 

@@ -1,10 +1,11 @@
-"""Built-in evaluators: FID, KID, IS, precision/recall, mode coverage, PSNR, SSIM, L1, LPIPS."""
+"""Built-in evaluators: FID, KID, IS, precision/recall, mode coverage, PSNR, SSIM, L1, LPIPS,
+Stacked-MNIST modes and conditional classifier accuracy."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ganforge import hookimpl
 from ganforge.params import Params, RecipePath
@@ -20,6 +21,12 @@ class FeatureParams(Params):
     download: bool = Field(True, description="Allow downloading missing weights (GANFORGE_OFFLINE=1 forbids it).")
     samples: int = Field(10_000, ge=2, description="Generated samples.")
     reference_samples: int = Field(10_000, ge=2, description="Real samples for the reference statistics (at most the dataset).")
+
+    @model_validator(mode="after")
+    def _classifier_file(self) -> "FeatureParams":
+        if self.features == "classifier" and self.classifier is None:
+            raise ValueError("features: classifier needs `classifier:` set to a file made by `ganforge classifier train`")
+        return self
 
 
 class FIDParams(FeatureParams):
@@ -68,6 +75,19 @@ class LPIPSParams(PairedParams):
     download: bool = Field(True, description="Allow downloading missing weights (GANFORGE_OFFLINE=1 forbids it).")
 
 
+class ClassifierParams(Params):
+    """Classify generated images with a ``ganforge classifier train`` file."""
+
+    classifier: RecipePath = Field(..., description="Classifier file from `ganforge classifier train`.")
+    samples: int = Field(10_000, ge=1, description="Generated samples.")
+
+
+class StackedMNISTParams(ClassifierParams):
+    """Stacked MNIST mode count: an MNIST classifier applied to each colour channel."""
+
+    samples: int = Field(26_000, ge=1, description="Generated samples (26,000 in the PacGAN protocol).")
+
+
 @hookimpl
 def ganforge_register_evaluators(register):
     factory = "ganforge.eval.evaluators:{}"
@@ -81,5 +101,7 @@ def ganforge_register_evaluators(register):
         ("ssim", PairedParams, "ssim", "Structural similarity of outputs against targets."),
         ("l1", PairedParams, "l1", "Mean absolute error of outputs against targets (images in [0, 1])."),
         ("lpips", LPIPSParams, "lpips", "Learned perceptual distance of outputs to targets."),
+        ("stacked-mnist", StackedMNISTParams, "stacked_mnist", "Stacked MNIST modes captured out of 1000, KL to uniform."),
+        ("classifier-accuracy", ClassifierParams, "classifier_accuracy", "Share of conditional samples G(z, y) classified as y."),
     ]:
         register(name, params=params, factory=factory.format(attr), summary=summary)

@@ -15,7 +15,7 @@ class GaussianMixture(Dataset):
     """``size`` points drawn once from equal-weight isotropic Gaussians at ``centers``."""
 
     def __init__(self, centers: np.ndarray, std: float, size: int, seed: int):
-        rng = np.random.default_rng(seed)
+        rng, self.seed = np.random.default_rng(seed), seed
         self.centers = torch.as_tensor(centers, dtype=torch.float32)
         self.std = float(std)
         modes = rng.integers(len(centers), size=size)
@@ -24,6 +24,10 @@ class GaussianMixture(Dataset):
         self.modes = torch.as_tensor(modes, dtype=torch.long)
         self.info = DataInfo(shape=(2,), num_classes=len(centers),
                              class_names=tuple(f"mode{i}" for i in range(len(centers))))
+
+    def fingerprint(self) -> str:
+        """Procedural data is fixed by its parameters and seed."""
+        return f"seed={self.seed}"
 
     def __len__(self) -> int:
         return len(self.points)

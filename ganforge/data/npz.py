@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ class NpzImages(Dataset):
     """All images held in memory as uint8; converted to [-1, 1] per item."""
 
     def __init__(self, params):
-        path = Path(params.path)
+        self.path = path = Path(params.path)
         if not path.is_file():
             raise DataError(f"npz file {path} not found; set data.path to your .npz file")
         try:
@@ -58,6 +59,10 @@ class NpzImages(Dataset):
         self.info = DataInfo(shape=tuple(pixels.shape[1:]), num_classes=classes,
                              class_names=tuple(str(c) for c in range(classes)) if classes else None)
 
+    def fingerprint(self) -> str:
+        """The file's content hash (with the parameters, it keys cached reference statistics)."""
+        return file_sha256(self.path)
+
     def __len__(self) -> int:
         return len(self.pixels)
 
@@ -66,6 +71,14 @@ class NpzImages(Dataset):
         if self.labels is not None:
             item["y"] = self.labels[index]
         return item
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def build(params, ctx) -> NpzImages:

@@ -40,6 +40,10 @@ class Shapes(Dataset):
         self._cache = np.zeros((params.length, *shape), np.uint8) if cacheable else None
         self._cached = np.zeros(params.length, bool)
 
+    def fingerprint(self) -> str:
+        """Procedural data is fixed by its parameters and seed."""
+        return f"seed={self.seed}"
+
     def __len__(self) -> int:
         return self.p.length
 

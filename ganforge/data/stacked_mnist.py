@@ -28,6 +28,9 @@ class StackedMNIST(Dataset):
         self.length, self.seed = params.length, seed
         self.info = DataInfo(shape=(3, params.size, params.size), num_classes=1000, class_names=None)
 
+    def fingerprint(self) -> str:
+        return f"seed={self.seed};mnist={self.mnist.fingerprint()}"
+
     def __len__(self) -> int:
         return self.length
 

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from ganforge.errors import GanforgeError
+from ganforge.eval.features import to_uint8
 from ganforge.eval.session import PREPROCESSING, EvalSession
 
 
@@ -21,6 +22,7 @@ class Evaluator:
     name = "evaluator"
     needs = "samples"  # "samples": generated samples; "pairs": (output, target) pairs
     samples = 10_000
+    keys: tuple[str, ...] | None = None  # the result keys, when known before computing
 
     def prepare(self, session: EvalSession) -> None:
         """Get reference data ready (real features, mode centres, ...)."""
@@ -63,12 +65,19 @@ class FeatureMetric(Evaluator):
                                                                      device=session.device))
 
     def prepare(self, session: EvalSession) -> None:
+        info = getattr(session.data, "info", None)
+        if info is not None and not info.is_image:
+            raise GanforgeError(f"{self.name} measures images, but this data holds vectors of shape {info.shape}; "
+                                "for 2-D mixtures use mode-coverage")
         self.key, self.net = self.network(session)
         if self.uses_reference:
             self.reference = session.reference_features(self.net, self.p.reference_samples)
             self.reference_count = len(next(iter(self.reference.values())))
 
     def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        if batch["fake"].dim() != 4:
+            raise GanforgeError(f"{self.name} measures images, but the generator makes vectors of shape "
+                                f"{tuple(batch['fake'].shape[1:])}; for 2-D mixtures use mode-coverage")
         self.accumulate(session.features(self.key, self.net, batch["fake"]))
         self.seen += len(batch["fake"])
 
@@ -101,6 +110,7 @@ class FID(FeatureMetric):
     Generated statistics are accumulated on the device as running sums, so nothing is stored."""
 
     name = "fid"
+    keys = ("fid",)
 
     def __init__(self, params: Any):
         super().__init__(params)
@@ -128,6 +138,7 @@ class KID(StoredFeatures):
     """Kernel inception distance (unbiased MMD^2, cubic polynomial kernel, subsets)."""
 
     name = "kid"
+    keys = ("kid", "kid_std")
 
     def compute(self) -> dict[str, float]:
         from torch_fidelity.metric_kid import kid_features_to_metric
@@ -143,6 +154,7 @@ class InceptionScore(StoredFeatures):
     """exp(E KL(p(y|x) || p(y))) over splits, from the unbiased logits."""
 
     name = "inception-score"
+    keys = ("inception_score", "inception_score_std")
     layer = "logits"
     uses_reference = False
 
@@ -157,6 +169,7 @@ class PrecisionRecall(StoredFeatures):
     """Improved precision and recall (Kynkaanniemi et al.): k-NN manifolds of features."""
 
     name = "precision-recall"
+    keys = ("precision", "recall", "f_score")
 
     def compute(self) -> dict[str, float]:
         from torch_fidelity.metric_prc import prc_features_to_metric
@@ -181,6 +194,7 @@ class ModeCoverage(Evaluator):
     nearest mode; a mode is captured when it has at least one high-quality sample."""
 
     name = "mode-coverage"
+    keys = ("modes", "high_quality", "reverse_kl")
 
     def __init__(self, params: Any):
         self.p, self.samples = params, params.samples
@@ -219,6 +233,103 @@ def mode_coverage(points: Tensor, centers: Tensor, std: float, threshold: float 
     return {"modes": modes, "high_quality": 100.0 * float(quality.double().mean()), "reverse_kl": reverse_kl}
 
 
+# ----------------------------------------------------------------- classifier-based metrics
+
+class ClassifierMetric(Evaluator):
+    """Base of metrics that classify generated images with a ``ganforge classifier train`` file."""
+
+    def __init__(self, params: Any):
+        self.p, self.samples = params, params.samples
+
+    def prepare(self, session: EvalSession) -> None:
+        from ganforge.eval.classifier import load_classifier
+
+        if self.p.classifier is None:
+            raise GanforgeError(f"{self.name} needs `classifier:` set to a file made by `ganforge classifier train`")
+        key = f"classifier-model:{Path(self.p.classifier).resolve()}"
+        self.model, self.meta = session.network(key, lambda: load_classifier(Path(self.p.classifier),
+                                                                             device=session.device))
+
+    def predict(self, images: Tensor) -> Tensor:
+        """Class indices of images in [-1, 1], quantised as saved PNGs would be."""
+        x = to_uint8(images).float() / 127.5 - 1
+        if self.model.in_channels == 1 and x.shape[1] == 3:
+            x = x.mean(dim=1, keepdim=True)
+        return self.model(x.to(next(self.model.parameters()).device)).argmax(dim=1)
+
+    def protocol(self) -> dict[str, Any]:
+        return {"features": f"classifier:{Path(self.p.classifier).name}",
+                "classifier_test_accuracy": self.meta.get("test_accuracy"), "preprocessing": PREPROCESSING}
+
+
+class StackedMNISTModes(ClassifierMetric):
+    """Stacked MNIST: classify each of the R, G, B channels as a digit with an MNIST classifier;
+    report modes (digit triples) captured out of 1000 and KL(mode histogram || uniform)."""
+
+    name = "stacked-mnist"
+    keys = ("stacked_mnist_modes", "stacked_mnist_kl")
+
+    def __init__(self, params: Any):
+        super().__init__(params)
+        self.counts = torch.zeros(1000, dtype=torch.long)
+
+    def prepare(self, session: EvalSession) -> None:
+        super().prepare(session)
+        if self.model.in_channels != 1 or self.model.num_classes != 10:
+            raise GanforgeError(f"stacked-mnist needs a 10-class greyscale digit classifier; {self.p.classifier} "
+                                f"has {self.model.in_channels} channel(s) and {self.model.num_classes} classes. "
+                                "Train one on MNIST with `ganforge classifier train`")
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        fake = batch["fake"]
+        if fake.dim() != 4 or fake.shape[1] != 3:
+            raise GanforgeError(f"stacked-mnist needs 3-channel images; the generator makes shape {tuple(fake.shape[1:])}")
+        digits = [self.predict(fake[:, c: c + 1]).cpu() for c in range(3)]
+        self.counts += torch.bincount(100 * digits[0] + 10 * digits[1] + digits[2], minlength=1000)
+
+    def compute(self) -> dict[str, float]:
+        return stacked_mnist_modes(self.counts)
+
+    def protocol(self) -> dict[str, Any]:
+        return {**super().protocol(), "samples": int(self.counts.sum()), "modes_possible": 1000}
+
+
+def stacked_mnist_modes(counts: Tensor) -> dict[str, float]:
+    """Modes with at least one sample, and KL(p || uniform) of the histogram, in nats."""
+    p = counts.double() / counts.sum()
+    p = p[p > 0]
+    return {"stacked_mnist_modes": int((counts > 0).sum()),
+            "stacked_mnist_kl": float((p * (p * len(counts)).log()).sum())}
+
+
+class ClassifierAccuracy(ClassifierMetric):
+    """Conditional generators: the share of G(z, y) that the classifier labels as y."""
+
+    name = "classifier-accuracy"
+    keys = ("classifier_accuracy",)
+
+    def __init__(self, params: Any):
+        super().__init__(params)
+        self.correct, self.count = 0, 0
+
+    def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
+        if "y" not in batch:
+            raise GanforgeError("classifier-accuracy needs a conditional generator (sample inputs with labels `y`); "
+                                "this objective samples without labels")
+        labels = batch["y"].to(batch["fake"].device).long()
+        if int(labels.max()) >= self.model.num_classes:
+            raise GanforgeError(f"the generator's labels go up to {int(labels.max())} but {self.p.classifier} "
+                                f"knows {self.model.num_classes} classes; train the classifier on the same data")
+        self.correct += int((self.predict(batch["fake"]).to(labels.device) == labels).sum())
+        self.count += len(labels)
+
+    def compute(self) -> dict[str, float]:
+        return {"classifier_accuracy": self.correct / self.count}
+
+    def protocol(self) -> dict[str, Any]:
+        return {**super().protocol(), "samples": self.count}
+
+
 # ----------------------------------------------------------------- paired-image metrics
 
 class PairedMetric(Evaluator):
@@ -251,7 +362,7 @@ class PairedMetric(Evaluator):
 
 
 class PSNR(PairedMetric):
-    name, key = "psnr", "psnr"
+    name, key, keys = "psnr", "psnr", ("psnr",)
 
     def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
         from torchmetrics.functional.image import peak_signal_noise_ratio
@@ -261,7 +372,7 @@ class PSNR(PairedMetric):
 
 
 class SSIM(PairedMetric):
-    name, key = "ssim", "ssim"
+    name, key, keys = "ssim", "ssim", ("ssim",)
 
     def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
         from torchmetrics.functional.image import structural_similarity_index_measure
@@ -271,7 +382,7 @@ class SSIM(PairedMetric):
 
 
 class L1(PairedMetric):
-    name, key = "l1", "l1"
+    name, key, keys = "l1", "l1", ("l1",)
 
     def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
         return ((output - target).abs() / 2).flatten(1).mean(1)
@@ -281,7 +392,7 @@ class LPIPS(PairedMetric):
     """Learned perceptual similarity (torchmetrics' LPIPS: bundled linear heads, torchvision
     backbone weights resolved like every other pretrained file)."""
 
-    name, key = "lpips", "lpips"
+    name, key, keys = "lpips", "lpips", ("lpips",)
 
     def prepare(self, session: EvalSession) -> None:
         from ganforge.eval.lpips import build_lpips
@@ -314,3 +425,5 @@ psnr = _factory(PSNR)
 ssim = _factory(SSIM)
 l1 = _factory(L1)
 lpips = _factory(LPIPS)
+stacked_mnist = _factory(StackedMNISTModes)
+classifier_accuracy = _factory(ClassifierAccuracy)

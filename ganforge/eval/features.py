@@ -9,7 +9,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from ganforge.eval.weights import INCEPTION_V3, resolve_weights
+from ganforge.eval.weights import INCEPTION_V3, MissingWeights, resolve_weights
 
 
 class FeatureNetwork(Protocol):
@@ -26,6 +26,18 @@ def to_uint8(images: Tensor) -> Tensor:
     return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
 
 
+def check_loads_safely(path: Path) -> None:
+    """Refuse a weights file that holds anything but tensors (which could run code when
+    unpickled); the same bytes then load safely in any loader."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise MissingWeights(f"{path} is not a plain PyTorch state dict ({type(exc).__name__}: {exc}). "
+                             f"Replace it with {INCEPTION_V3.url}") from None
+    if not isinstance(state, dict) or not state:
+        raise MissingWeights(f"{path} holds no state dict. Replace it with {INCEPTION_V3.url}")
+
+
 class InceptionV3Features:
     """torch-fidelity's InceptionV3 with the 2015-12-05 weights: 2048-d pool, 1008 logits."""
 
@@ -33,6 +45,7 @@ class InceptionV3Features:
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
         path = resolve_weights(INCEPTION_V3, weights, download=download)
+        check_loads_safely(path)  # torch-fidelity itself loads with weights_only=False
         self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
                                                feature_extractor_weights_path=str(path)).to(device)
         self.name = f"inception-v3:{path.name}"

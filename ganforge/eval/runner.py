@@ -89,7 +89,8 @@ def _paired_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: Eva
     paired = getattr(run.objective, "paired_outputs", None)
     if paired is None:
         names = ", ".join(e.name for e in evaluators)
-        raise GanforgeError(f"{names} compare outputs with targets, but objective {run.recipe.objective.type!r} "
+        verb = "compares" if len(evaluators) == 1 else "compare"
+        raise GanforgeError(f"{names} {verb} outputs with targets, but objective {run.recipe.objective.type!r} "
                             "is not a paired task (translation, super-resolution, inpainting)")
     data = session.require_data(evaluators[0].name)
     total, done = max(e.samples for e in evaluators), 0

@@ -43,11 +43,13 @@ class EvalSession:
         self.batch_size = batch_size
         self.cache = cache if cache is not None else cache_dir() / "reference"
         self.cache_hits = 0
-        self._networks: dict[str, FeatureNetwork] = {}
+        self._networks: dict[str, Any] = {}
+        self._references: dict[str, dict[str, Tensor]] = {}
         self._batch: dict[str, dict[str, Tensor]] = {}
         self._fingerprint: str | None = None
 
-    def network(self, key: str, build: Callable[[], FeatureNetwork]) -> FeatureNetwork:
+    def network(self, key: str, build: Callable[[], Any]) -> Any:
+        """The object ``build`` makes, built once per session and key."""
         if key not in self._networks:
             self._networks[key] = build()
         return self._networks[key]
@@ -77,13 +79,16 @@ class EvalSession:
         data = self.require_data(f"reference features for {network.name}")
         count = min(count, len(data))
         key = hashlib.sha256(json.dumps([self.fingerprint(), network.name, count, PREPROCESSING]).encode()).hexdigest()
+        if key in self._references:
+            return self._references[key]
         path = self.cache / f"{key[:32]}.safetensors"
         if path.is_file():
             try:
+                self._references[key] = load_file(path)
                 self.cache_hits += 1
-                return load_file(path)
+                return self._references[key]
             except Exception:  # a damaged cache entry is recomputed
-                self.cache_hits -= 1
+                pass
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:count].tolist()
         parts: dict[str, list[Tensor]] = {}
         for batch in DataLoader(Subset(data, order), batch_size=self.batch_size, generator=torch.Generator()):
@@ -92,4 +97,5 @@ class EvalSession:
         features = {name: torch.cat(values) for name, values in parts.items()}
         meta = {"network": network.name, "count": str(count), "data": self.fingerprint(), "preprocessing": PREPROCESSING}
         atomic_write_bytes(path, save(features, metadata=meta))
+        self._references[key] = features
         return features

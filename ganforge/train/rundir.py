@@ -19,9 +19,12 @@ from ganforge.train.files import atomic_write_text
 RECIPE_FILE = "recipe.resolved.yaml"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.json"
+BEST_FILE = "best.json"
 # Settings a resumed run may change: they do not affect the weights it computes.
 RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress"), ("train", "log_every"), ("train", "sample_every"),
-                     ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("output",)}
+                     ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("output",),
+                     ("eval",)}
 
 
 class RunFolder:
@@ -32,6 +35,8 @@ class RunFolder:
         self.recipe_file = self.path / RECIPE_FILE
         self.manifest_file = self.path / MANIFEST_FILE
         self.metrics_file = self.path / METRICS_FILE
+        self.eval_file = self.path / EVAL_FILE
+        self.best_file = self.path / BEST_FILE
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
 
@@ -76,6 +81,31 @@ class RunFolder:
         if not self.metrics_file.is_file():
             return []
         return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+
+    def read_evals(self) -> list[dict[str, Any]]:
+        """Evaluation records, oldest first (``eval.json`` is a JSON list)."""
+        if not self.eval_file.is_file():
+            return []
+        try:
+            records = json.loads(self.eval_file.read_text())
+        except json.JSONDecodeError as exc:
+            raise RunFolderError(f"{self.eval_file} is not valid JSON ({exc}); move it aside to start a new one") from None
+        if not isinstance(records, list):
+            raise RunFolderError(f"{self.eval_file} should hold a JSON list of evaluation records")
+        return records
+
+    def write_evals(self, records: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.eval_file, json.dumps(records, indent=1) + "\n")
+
+    def append_eval(self, record: dict[str, Any]) -> None:
+        self.write_evals([*self.read_evals(), record])
+
+    def truncate_evals(self, step: int) -> None:
+        """Drop evaluations of steps after ``step`` (made after the checkpoint a run resumes from)."""
+        records = self.read_evals()
+        kept = [r for r in records if r.get("step", 0) <= step]
+        if len(kept) != len(records):
+            self.write_evals(kept)
 
     def read_manifest(self) -> dict[str, Any]:
         if not self.manifest_file.is_file():

@@ -1,6 +1,6 @@
 """The training loop. Everything is set up before the loop; the loop reads top to bottom:
-k discriminator steps, one generator step, schedules, EMA, then logging, samples and
-checkpoints at their intervals."""
+k discriminator steps, one generator step, schedules, EMA, then logging, samples,
+evaluation and checkpoints at their intervals."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from ganforge.train.checkpoint import (
     save_checkpoint, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
+from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
 
 
@@ -112,6 +113,7 @@ class Trainer:
         ema = self.config.ema
         self.ema = EMA({n: run.nets[n] for n in objective.generators}, ema.decay, ema.start) if ema else None
         self.trained = (*objective.generators, *objective.discriminators)
+        self.evaluation = PeriodicEval(run, folder)
         self._reference: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ the loop
@@ -139,14 +141,18 @@ class Trainer:
                     progress.update(1)
 
                 last = step == config.steps
-                checkpoint_due = last or stop.requested or step % config.checkpoint_every == 0
+                eval_due = self.evaluation.due(step, last)
+                checkpoint_due = last or stop.requested or eval_due or step % config.checkpoint_every == 0
                 if checkpoint_due or step % config.log_every == 0:
                     rate = (step - start_step) / (time.perf_counter() - started)
                     self.log(step, meter.pop(), rate, progress)
                 if last or step % config.sample_every == 0:
                     self.save_samples(step, fixed)
+                record = self.evaluate(step) if eval_due else None
                 if checkpoint_due:
                     path = self.checkpoint(step)
+                    if record is not None and self.evaluation.improved(record["metrics"]):
+                        self.evaluation.save_best(step, path)
                     if stop.requested and not last:
                         raise Interrupted(step, path)
         if progress is not None:
@@ -175,6 +181,7 @@ class Trainer:
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
         random.seed(seed)
+        self.evaluation.restore(0)  # a fresh run: no evaluation of an earlier attempt survives
         return 0
 
     def log(self, step: int, values: dict[str, float], rate: float, progress: Any) -> None:
@@ -198,6 +205,19 @@ class Trainer:
         elif self.config.progress:
             shown = "  ".join(f"{k}={v:.4f}" for k, v in losses.items())
             print(f"step {step}/{self.config.steps}  {shown}  {rate:.1f} it/s", file=sys.stderr, flush=True)
+
+    def evaluate(self, step: int) -> dict[str, Any]:
+        """Run ``eval.metrics`` on the generator (its EMA copy when there is one)."""
+        nets = {**self.run.nets, **(self.ema.nets if self.ema else {})}
+        record = self.evaluation.evaluate(step, nets, ema=self.ema is not None)
+        numbers = {f"eval/{k}": float(v) for k, v in record["metrics"].items() if isinstance(v, (int, float))}
+        for tracker in self.trackers:
+            if hasattr(tracker, "log_scalars"):
+                tracker.log_scalars(step, numbers)
+        if self.config.progress:
+            shown = "  ".join(f"{k[5:]}={v:.4g}" for k, v in numbers.items())
+            tqdm.write(f"eval at step {step}: {shown}  ({record['seconds']:.1f}s)", file=sys.stderr)
+        return record
 
     @torch.no_grad()
     def save_samples(self, step: int, fixed: dict[str, torch.Tensor]) -> Path:
@@ -259,6 +279,7 @@ class Trainer:
         self.stream.load_state_dict(state["stream"])
         set_rng_state(state["rng"])
         self.folder.truncate_metrics(state["step"])
+        self.evaluation.restore(int(state["step"]))
         return int(state["step"])
 
     def _progress(self, step: int) -> Any:

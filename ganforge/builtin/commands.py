@@ -1,0 +1,12 @@
+"""Built-in subcommands added through the same hook a plugin would use."""
+
+from __future__ import annotations
+
+from ganforge import hookimpl
+
+
+@hookimpl
+def ganforge_add_commands(subparsers):
+    from ganforge.eval.classifier_cli import add_classifier_command
+
+    add_classifier_command(subparsers)
