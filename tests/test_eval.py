@@ -18,33 +18,15 @@ from conftest import tiny_ring, write_recipe
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
 
-def random_inception_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    """torch-fidelity's InceptionV3 with He-initialised weights (its default init makes
-    features vanish) and a scaled classifier, so that features and logits vary between images."""
-    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
-
-    with mock.patch.object(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda *a, **k: None), \
-            mock.patch.object(tf_inception.torch, "load", lambda *a, **k: {}):
-        net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
-                                                       feature_extractor_weights_path="unused")
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                module.weight.normal_(0, (2.0 / module.weight[0].numel()) ** 0.5, generator=generator)
-                if module.bias is not None:
-                    module.bias.zero_()
-        net.fc.weight.mul_(300)
-    return net.state_dict()
-
-
 @pytest.fixture(scope="session")
 def weights_dir(tmp_path_factory):
     """A GANFORGE_WEIGHTS_DIR with random InceptionV3 and AlexNet files under the standard names."""
     import torchvision
 
+    from ganforge.eval.testing import write_random_inception
+
     folder = tmp_path_factory.mktemp("weights")
-    torch.save(random_inception_state(), folder / INCEPTION_FILE)
+    write_random_inception(folder)
     torch.manual_seed(0)
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), folder / "alexnet-owt-7be5be79.pth")
     return folder
