@@ -22,6 +22,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ganforge.recipe import load_recipe
 
     loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
+    from ganforge import distributed
+
+    if args.nproc_per_node and not distributed.launched_by_torchrun():
+        return launch_ranks(args)
     from ganforge.pipeline import train
     from ganforge.train.trainer import Interrupted
 
@@ -30,7 +34,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 130
-    print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
+    if distributed.current().is_main or not distributed.launched_by_torchrun():
+        print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
+    distributed.shutdown()
+    return 0
+
+
+def launch_ranks(args: argparse.Namespace) -> int:
+    """``train --nproc-per-node N``: start N ranks on this machine through torch.distributed.run."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    argv = ["--standalone", f"--nproc-per-node={args.nproc_per_node}", "-m", "ganforge", "train", str(args.recipe)]
+    for override in args.overrides:
+        argv += ["--set", override]
+    if args.resume:
+        argv.append("--resume")
+    try:
+        torchrun(argv)
+    except ChildFailedError as exc:
+        print(f"ganforge: a training rank failed ({exc.get_first_failure()[1].message if exc.failures else exc}); "
+              "its error is printed above", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -117,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a recipe into its run folder")
     _add_recipe_args(p)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's newest checkpoint")
+    p.add_argument("--nproc-per-node", type=int, metavar="N",
+                   help="train on N processes of this machine (one per GPU) through torch.distributed.run")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("validate", help="check a recipe without training")

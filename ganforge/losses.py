@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganforge import distributed
+
 
 class AdversarialLoss:
     role = "adversarial"
@@ -79,7 +81,7 @@ class GradientPenalty:
 
     def __call__(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
         real, fake = real.detach().float(), fake.detach().float()
-        alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
+        alpha = distributed.rand(real.shape[0], *(1,) * (real.dim() - 1), device=real.device)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         with torch.autocast(real.device.type, enabled=False):
             scores = critic(mixed).float()

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ganforge import distributed
 from ganforge.build import build_run
 from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
@@ -24,18 +25,25 @@ def run_folder_for(recipe: Any) -> RunFolder:
 
 
 def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | None = None) -> RunFolder:
-    """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint."""
+    """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint.
+    Under torchrun every rank calls this; rank 0 alone writes the run folder."""
     recipe, registry = loaded.recipe, registry or default_registry()
+    world = distributed.init_from_env(recipe.train.device)
     folder = run_folder_for(recipe)
-    run = build_run(recipe, registry=registry, run_dir=folder.path)
+    device = distributed.device_for(world, recipe.train.device)
+    run = build_run(recipe, registry=registry, run_dir=folder.path, device=torch.device(device) if device else None)
     resolved = loaded.resolved()
-    folder.start(resolved, manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json()),
-                 resume=resume)
-    trainer = Trainer(run, folder, [run.ctx.build("tracker", t) for t in recipe.output.trackers])
+    if world.is_main:
+        folder.start(resolved, manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(),
+                                        world_size=world.size), resume=resume)
+    distributed.barrier()
+    trackers = [run.ctx.build("tracker", t) for t in recipe.output.trackers] if world.is_main else []
+    trainer = Trainer(run, folder, trackers)
     try:
         trainer.fit(resume=resume)
     finally:
         trainer.close()
+    distributed.barrier()
     return folder
 
 

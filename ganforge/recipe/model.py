@@ -72,6 +72,13 @@ class EMAConfig(Params):
     start: int = Field(0, ge=0, description="Step at which averaging starts (a plain copy before).")
 
 
+class NanRollbackConfig(Params):
+    """On a NaN or infinite loss, go back to the last good checkpoint and lower the learning rates."""
+
+    lr_factor: float = Field(0.5, gt=0, lt=1, description="Multiply every learning rate by this at each rollback.")
+    max_rollbacks: int = Field(3, ge=1, description="Stop with the error after this many rollbacks.")
+
+
 class TrainConfig(Params):
     """How long and how to train."""
 
@@ -87,6 +94,10 @@ class TrainConfig(Params):
     keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept.")
     workers: int = Field(0, ge=0, description="Data-loading worker processes.")
     progress: bool = Field(True, description="Show a progress bar on a terminal.")
+    sync_batch_norm: bool = Field(False, description="With several ranks, batch norm statistics over the global batch (SyncBatchNorm; GPUs).")
+    nan_rollback: NanRollbackConfig | None = Field(
+        None, description="Opt-in: on a NaN/Inf loss roll back to the last good checkpoint with lower learning rates "
+                          "instead of stopping.")
 
 
 class OutputConfig(Params):

@@ -1,10 +1,14 @@
 """Checkpoints: ``checkpoints/step_<N>/`` holding ``nets.safetensors``, ``ema.safetensors``
-(when EMA is on) and ``state.pt`` (optimizers, schedulers, data position, RNG states),
-written into a temporary folder and renamed into place."""
+(when EMA is on), ``state.pt`` (optimizers, schedulers, data position, RNG states) and
+``checksums.json`` (SHA-256 of each file). Each is written into a temporary folder, synced,
+and renamed into place; a checkpoint whose files do not match their checksums is corrupt."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -18,6 +22,7 @@ from ganforge.errors import RunFolderError
 from ganforge.train.files import atomic_write_bytes
 
 PREFIX = "step_"
+CHECKSUMS = "checksums.json"
 
 
 def flatten_state(nets: dict[str, torch.nn.Module]) -> dict[str, torch.Tensor]:
@@ -36,7 +41,8 @@ def rng_state() -> dict[str, Any]:
     np_state = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # This process's own device: every rank draws alike (see ganforge.distributed).
+        "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None,
         "numpy": {"key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
                   "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
         "python": random.getstate(),
@@ -45,8 +51,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
     n = state["numpy"]
     np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
     random.setstate(state["python"])
@@ -66,9 +72,67 @@ def save_checkpoint(directory: Path, step: int, nets: dict[str, torch.nn.Module]
     buffer = io.BytesIO()
     torch.save({"step": step, **state}, buffer)
     atomic_write_bytes(tmp / "state.pt", buffer.getvalue())
+    sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+    atomic_write_bytes(tmp / CHECKSUMS, json.dumps(sums, indent=1).encode())
+    _fsync_folder(tmp)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+    _fsync_folder(directory)
     return final
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def verify_checkpoint(path: Path) -> str | None:
+    """What is wrong with checkpoint ``path`` (a missing, truncated or altered file), or None."""
+    try:
+        sums = json.loads((path / CHECKSUMS).read_text())
+    except FileNotFoundError:
+        return f"{CHECKSUMS} is missing"
+    except (OSError, ValueError) as exc:
+        return f"{CHECKSUMS} is unreadable ({exc})"
+    for required in ("nets.safetensors", "state.pt"):
+        if required not in sums:
+            return f"{CHECKSUMS} does not list {required}"
+    for name, expected in sums.items():
+        file = path / name
+        if not file.is_file():
+            return f"{name} is missing"
+        if file_sha256(file) != expected:
+            return f"{name} does not match its checksum (truncated or altered)"
+    return None
+
+
+def latest_good_checkpoint(directory: Path, warn=None) -> Path | None:
+    """The newest checkpoint in ``directory`` that passes :func:`verify_checkpoint`; each
+    newer corrupt one is reported through ``warn`` and skipped."""
+    for path in reversed(list_checkpoints(directory)):
+        problem = verify_checkpoint(path)
+        if problem is None:
+            return path
+        if warn is not None:
+            warn(f"checkpoint {path} is corrupt: {problem}; trying the one before it")
+    return None
 
 
 def list_checkpoints(directory: Path) -> list[Path]:
@@ -98,13 +162,31 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, torc
     return nets, ema, state
 
 
-def find_checkpoint(path: Path) -> Path:
-    """A checkpoint folder, or the newest one of a run folder (or of its checkpoints/)."""
+def set_aside_newer(directory: Path, good: Path, warn=None) -> None:
+    """Rename checkpoints newer than ``good`` (corrupt ones) to ``corrupt_step_<N>``: kept for
+    inspection, never resumed from or pruned in place of good ones."""
+    for path in list_checkpoints(directory):
+        if int(path.name[len(PREFIX):]) > int(good.name[len(PREFIX):]):
+            target = path.with_name(f"corrupt_{path.name}")
+            shutil.rmtree(target, ignore_errors=True)
+            path.rename(target)
+            if warn is not None:
+                warn(f"moved the corrupt checkpoint {path.name} aside to {target}")
+
+
+def find_checkpoint(path: Path, warn=None) -> Path:
+    """A checkpoint folder (checked against its checksums), or the newest good one of a run
+    folder (or of its checkpoints/); corrupt newer ones are reported through ``warn``."""
     path = Path(path)
     if (path / "nets.safetensors").is_file():
+        problem = verify_checkpoint(path)
+        if problem:
+            raise RunFolderError(f"checkpoint {path} is corrupt: {problem}. Use an earlier checkpoint of the run")
         return path
     for candidate in (path / "checkpoints", path):
-        found = list_checkpoints(candidate)
-        if found:
-            return found[-1]
+        if list_checkpoints(candidate):
+            good = latest_good_checkpoint(candidate, warn)
+            if good is None:
+                raise RunFolderError(f"every checkpoint in {candidate} is corrupt; the run cannot be continued")
+            return good
     raise RunFolderError(f"no checkpoint found in {path}; pass a run folder or a checkpoints/step_<N> folder")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from ganforge.errors import RunFolderError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -23,3 +28,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def writing(what: str, folder: Path) -> Iterator[None]:
+    """Turn a full disk or a refused write into an error that says what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise RunFolderError(
+                f"the disk is full: could not write {what} in {folder} ({exc.strerror}). Free some space (old runs, "
+                "checkpoints; train.keep_checkpoints keeps fewer) or move the run with --set output.dir=..., then "
+                "continue with --resume: the checkpoints written before are intact.") from None
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise RunFolderError(
+                f"cannot write {what} in {folder} ({exc.strerror}). Make the folder writable or choose another with "
+                "--set output.dir=..., then continue with --resume.") from None
+        raise

@@ -23,7 +23,7 @@ EVAL_FILE = "eval.json"
 BEST_FILE = "best.json"
 # Settings a resumed run may change: they do not affect the weights it computes.
 RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress"), ("train", "log_every"), ("train", "sample_every"),
-                     ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("output",),
+                     ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("train", "nan_rollback"), ("output",),
                      ("eval",)}
 
 
@@ -133,7 +133,7 @@ def diff_keys(old: Any, new: Any, path: tuple = ()) -> list[tuple]:
     return [] if old == new else [path]
 
 
-def manifest(resolved: dict, source: Path | None, device: str, data_info: dict) -> dict[str, Any]:
+def manifest(resolved: dict, source: Path | None, device: str, data_info: dict, world_size: int = 1) -> dict[str, Any]:
     """Versions, device, git commit and hashes: enough to tell two runs apart later."""
     import torch
 
@@ -150,6 +150,7 @@ def manifest(resolved: dict, source: Path | None, device: str, data_info: dict) 
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "device": device,
+        "world_size": world_size,
         "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else platform.processor() or platform.machine(),
         "packages": dict(sorted(distributions.items())),
         "git_commit": git_commit(source.parent if source else Path.cwd()),

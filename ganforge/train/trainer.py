@@ -4,6 +4,7 @@ evaluation and checkpoints at their intervals."""
 
 from __future__ import annotations
 
+import inspect
 import random
 import signal
 import sys
@@ -16,15 +17,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ganforge import distributed
 from ganforge.build import Run
 from ganforge.data.stream import BatchStream
 from ganforge.errors import GanforgeError, RunFolderError
 from ganforge.samples import render, save_png
 from ganforge.train.checkpoint import (
-    find_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state,
-    save_checkpoint, set_rng_state, unflatten_into,
+    latest_good_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state, save_checkpoint,
+    set_aside_newer, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
+from ganforge.train.files import writing
 from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
 
@@ -40,6 +43,10 @@ class Interrupted(GanforgeError):
 
 class NonFiniteLoss(GanforgeError):
     """A logged loss became NaN or infinite."""
+
+
+class OutOfMemory(GanforgeError):
+    """The device ran out of memory during a training step."""
 
 
 class Precision:
@@ -106,21 +113,53 @@ class Trainer:
     def __init__(self, run: Run, folder: RunFolder, trackers: list[Any] = ()):
         self.run, self.folder, self.trackers = run, folder, list(trackers)
         self.config = run.recipe.train
+        self.world = distributed.current()
+        if self.config.batch_size % self.world.size:
+            raise GanforgeError(f"train.batch_size {self.config.batch_size} is the global batch; it must divide evenly "
+                                f"over the {self.world.size} ranks (for example {self.config.batch_size // self.world.size * self.world.size or self.world.size})")
         self.precision = Precision(self.config.precision, run.device)
-        self.stream = BatchStream(run.data, self.config.batch_size, run.recipe.seed,
-                                  workers=self.config.workers, device=run.device)
+        self.stream = BatchStream(run.data, self.config.batch_size // self.world.size, run.recipe.seed,
+                                  workers=self.config.workers, device=run.device,
+                                  rank=self.world.rank, world_size=self.world.size)
         objective = run.objective
+        self.parallel = self.data_parallel()
         ema = self.config.ema
         self.ema = EMA({n: run.nets[n] for n in objective.generators}, ema.decay, ema.start) if ema else None
         self.trained = (*objective.generators, *objective.discriminators)
         self.evaluation = PeriodicEval(run, folder)
+        self.lr_scale, self.rollbacks = 1.0, 0  # changed only by train.nan_rollback
         self._reference: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ the loop
 
+    def data_parallel(self) -> dict[str, torch.nn.Module]:
+        """DistributedDataParallel wrappers of the trained nets (none in a single process).
+        Buffers are not broadcast: a batch-norm or spectral-norm discriminator is called on real
+        and fake batches before one backward, and broadcasting would overwrite buffers in use
+        (spectral norm's vectors stay equal anyway: they follow weights that DDP keeps equal)."""
+        if self.world.size == 1:
+            return {}
+        from torch.nn.parallel import DistributedDataParallel
+
+        device = self.run.device
+        if self.config.sync_batch_norm and device.type != "cuda":
+            raise GanforgeError("train.sync_batch_norm needs GPUs (PyTorch's SyncBatchNorm does not run on "
+                                f"{device.type}); turn it off or train on CUDA")
+        no_buffer_sync = ({"forward_sync_buffers": False}  # torch >= 2.15; buffers still synced once at init
+                          if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+                          else {"broadcast_buffers": False})
+        wrapped = {}
+        for name in (*self.run.objective.generators, *self.run.objective.discriminators):
+            if self.config.sync_batch_norm:
+                self.run.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.run.nets[name])
+            wrapped[name] = DistributedDataParallel(self.run.nets[name], **no_buffer_sync,
+                                                    device_ids=[device.index] if device.type == "cuda" else None)
+        return wrapped
+
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
         run, config, objective, nets = self.run, self.config, self.run.objective, self.run.nets
+        main = self.world.is_main
         step = self.restore() if resume else self.seed_everything()
         fixed = objective.sample_inputs(config.sample_count, torch.Generator().manual_seed(run.recipe.seed))
         fixed = {k: v.to(run.device) for k, v in fixed.items()}
@@ -128,10 +167,17 @@ class Trainer:
         progress = self._progress(step)
         with StopRequest() as stop:
             while step < config.steps:
-                for _ in range(objective.d_steps):
-                    batch = next(self.stream)
-                    meter.add(self.phase(objective.discriminators, objective.discriminator_loss, batch))
-                meter.add(self.phase(objective.generators, objective.generator_loss, batch))
+                try:
+                    for _ in range(objective.d_steps):
+                        batch = next(self.stream)
+                        meter.add(self.phase(objective.discriminators, objective.discriminator_loss, batch))
+                    meter.add(self.phase(objective.generators, objective.generator_loss, batch))
+                except torch.OutOfMemoryError:
+                    raise OutOfMemory(
+                        f"{run.device} ran out of memory at step {step + 1} with train.batch_size "
+                        f"{config.batch_size}. Lower it (--set train.batch_size={max(config.batch_size // 2, 1)}), "
+                        "use train.precision bf16, or make the nets narrower; then --resume continues from the last "
+                        "checkpoint.") from None
                 for scheduler in run.schedulers.values():
                     scheduler.step()
                 step += 1
@@ -141,19 +187,28 @@ class Trainer:
                     progress.update(1)
 
                 last = step == config.steps
+                stopping = distributed.any_across(stop.requested, run.device)  # all ranks stop at one step
                 eval_due = self.evaluation.due(step, last)
-                checkpoint_due = last or stop.requested or eval_due or step % config.checkpoint_every == 0
+                checkpoint_due = last or stopping or eval_due or step % config.checkpoint_every == 0
                 if checkpoint_due or step % config.log_every == 0:
                     rate = (step - start_step) / (time.perf_counter() - started)
-                    self.log(step, meter.pop(), rate, progress)
-                if last or step % config.sample_every == 0:
+                    try:
+                        self.log(step, distributed.mean_across(meter.pop(), run.device), rate, progress)
+                    except NonFiniteLoss as exc:
+                        step = self.roll_back(step, exc)  # re-raises unless train.nan_rollback allows it
+                        meter, started, start_step = Meter(), time.perf_counter(), step
+                        if progress is not None:
+                            progress.reset(total=config.steps)
+                            progress.update(step)
+                        continue
+                if main and (last or step % config.sample_every == 0):
                     self.save_samples(step, fixed)
-                record = self.evaluate(step) if eval_due else None
+                record = self.evaluate(step) if eval_due and main else None
                 if checkpoint_due:
-                    path = self.checkpoint(step)
+                    path = self.checkpoint(step) if main else self.folder.checkpoints / f"step_{step:08d}"
                     if record is not None and self.evaluation.improved(record["metrics"]):
                         self.evaluation.save_best(step, path)
-                    if stop.requested and not last:
+                    if stopping and not last:
                         raise Interrupted(step, path)
         if progress is not None:
             progress.close()
@@ -166,8 +221,10 @@ class Trainer:
             nets[name].requires_grad_(name in names)
         for name in names:
             optimizers[name].zero_grad(set_to_none=True)
+        # Trained nets run through DDP (gradients averaged over ranks); frozen ones run bare.
+        playing = {**nets, **{name: self.parallel[name] for name in names if name in self.parallel}}
         with self.precision.autocast():
-            loss, logs = loss_fn(nets, batch)
+            loss, logs = loss_fn(playing, batch)
         scaler.scale(loss).backward()
         for name in names:
             scaler.step(optimizers[name])
@@ -181,7 +238,8 @@ class Trainer:
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
         random.seed(seed)
-        self.evaluation.restore(0)  # a fresh run: no evaluation of an earlier attempt survives
+        if self.world.is_main:
+            self.evaluation.restore(0)  # a fresh run: no evaluation of an earlier attempt survives
         return 0
 
     def log(self, step: int, values: dict[str, float], rate: float, progress: Any) -> None:
@@ -193,9 +251,12 @@ class Trainer:
                 f"is {good[-1] if good else 'none (no checkpoint was written yet)'}. Lower the learning rate, "
                 "use precision fp32, or add a gradient penalty, then start again or --resume."
             )
+        if not self.world.is_main:
+            return
         values.update({f"lr/{name}": opt.param_groups[0]["lr"] for name, opt in self.run.optimizers.items()})
         record = {"step": step, "time": round(time.time(), 3), "it_s": round(rate, 3), **values}
-        self.folder.log(record)
+        with writing("metrics.jsonl", self.folder.path):
+            self.folder.log(record)
         for tracker in self.trackers:
             if hasattr(tracker, "log_scalars"):
                 tracker.log_scalars(step, values)
@@ -232,7 +293,8 @@ class Trainer:
                 net.train(modes[name])
         picture = render(samples, self.reference() if samples.dim() == 2 else None)
         path = self.folder.samples / f"step_{step:08d}.png"
-        save_png(picture, path)
+        with writing(f"samples of step {step}", self.folder.samples):
+            save_png(picture, path)
         for tracker in self.trackers:
             if hasattr(tracker, "log_image"):
                 tracker.log_image(step, "samples", picture)
@@ -253,17 +315,76 @@ class Trainer:
             "scaler": self.precision.scaler.state_dict(),
             "stream": self.stream.state_dict(),
             "rng": rng_state(),
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
         }
-        path = save_checkpoint(self.folder.checkpoints, step, run.nets, self.ema.nets if self.ema else None, state)
+        with writing(f"checkpoint step {step}", self.folder.checkpoints):
+            path = save_checkpoint(self.folder.checkpoints, step, run.nets, self.ema.nets if self.ema else None, state)
         prune_checkpoints(self.folder.checkpoints, self.config.keep_checkpoints)
         return path
 
     def restore(self) -> int:
-        """Load the newest checkpoint; returns its step."""
+        """Load the newest good checkpoint (corrupt newer ones are reported and set aside);
+        returns its step."""
         if not list_checkpoints(self.folder.checkpoints):
             raise RunFolderError(f"nothing to resume in {self.folder.path}: it has no checkpoint yet; "
                                  "start the run without --resume")
-        path = find_checkpoint(self.folder.checkpoints)
+        path = self.good_checkpoint()
+        if path is None:
+            raise RunFolderError(f"every checkpoint in {self.folder.checkpoints} is corrupt; the run cannot be "
+                                 "continued. Start it again in a new output.dir")
+        state = self.load_state(path)
+        self.lr_scale, self.rollbacks = state.get("lr_scale", 1.0), state.get("rollbacks", 0)
+        return int(state["step"])
+
+    def roll_back(self, step: int, error: NonFiniteLoss) -> int:
+        """Go back to the last good checkpoint with lower learning rates (``train.nan_rollback``);
+        re-raise ``error`` when rollback is off, used up, or has nowhere to go."""
+        policy = self.config.nan_rollback
+        if policy is None or self.rollbacks >= policy.max_rollbacks:
+            raise error
+        path = self.good_checkpoint()
+        if path is None:
+            raise error
+        state = self.load_state(path)  # its learning rates carry the scale it was saved with
+        scale = self.lr_scale * policy.lr_factor
+        self.scale_learning_rates(scale / state.get("lr_scale", 1.0))
+        self.lr_scale, self.rollbacks = scale, self.rollbacks + 1
+        what = str(error).split(";")[0]
+        if self.world.is_main:
+            self.folder.log({"step": int(state["step"]), "event": "nan-rollback", "from_step": step, "error": what,
+                             "lr_scale": scale, "rollback": self.rollbacks})
+        self.warn(f"{what}; rolled back to step {state['step']} with learning rates x{scale:g} "
+                  f"(rollback {self.rollbacks} of {policy.max_rollbacks})")
+        return int(state["step"])
+
+    def scale_learning_rates(self, factor: float) -> None:
+        for name, optimizer in self.run.optimizers.items():
+            scheduler = self.run.schedulers[name]
+            scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+            for group in optimizer.param_groups:
+                group["lr"] *= factor
+
+    def good_checkpoint(self) -> Path | None:
+        """The newest checkpoint that passes its checksums; rank 0 sets newer corrupt ones aside
+        while the other ranks wait."""
+        path = None
+        if self.world.is_main:
+            path = latest_good_checkpoint(self.folder.checkpoints, warn=self.warn)
+            if path is not None:
+                set_aside_newer(self.folder.checkpoints, path, warn=self.warn)
+        distributed.barrier()
+        if not self.world.is_main:
+            path = latest_good_checkpoint(self.folder.checkpoints)
+        return path
+
+    def warn(self, message: str) -> None:
+        if self.world.is_main:
+            tqdm.write(f"ganforge: {message}", file=sys.stderr)
+
+    def load_state(self, path: Path) -> dict[str, Any]:
+        """Load checkpoint ``path`` into the nets, optimizers, schedulers, data stream and RNGs,
+        and forget what was logged after it. Returns the saved training state."""
         nets, ema, state = load_checkpoint(path)
         unflatten_into(self.run.nets, nets)
         if self.ema:
@@ -278,12 +399,13 @@ class Trainer:
         self.precision.scaler.load_state_dict(state["scaler"])
         self.stream.load_state_dict(state["stream"])
         set_rng_state(state["rng"])
-        self.folder.truncate_metrics(state["step"])
-        self.evaluation.restore(int(state["step"]))
-        return int(state["step"])
+        if self.world.is_main:
+            self.folder.truncate_metrics(state["step"])
+            self.evaluation.restore(int(state["step"]))
+        return state
 
     def _progress(self, step: int) -> Any:
-        if not (self.config.progress and sys.stderr.isatty()):
+        if not (self.config.progress and sys.stderr.isatty() and self.world.is_main):
             return None
         return tqdm(total=self.config.steps, initial=step, desc=self.run.recipe.name, unit="step",
                     dynamic_ncols=True, file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ganforge import distributed
 from ganforge.errors import GanforgeError
 from ganforge.objective import Logs, Nets, Objective
 
@@ -31,7 +32,7 @@ class Unconditional(Objective):
                                     f"(a {role}); it takes `adversarial` plus discriminator regularisers")
 
     def noise(self, n: int, device: torch.device) -> Tensor:
-        return torch.randn(n, self.z_dim, device=device)
+        return distributed.randn(n, self.z_dim, device=device)  # this rank's share of the global batch
 
     def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
         g, d = nets[self.generators[0]], nets[self.discriminators[0]]

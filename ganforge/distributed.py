@@ -1,0 +1,109 @@
+"""torch.distributed glue: the process group from torchrun's environment, each rank's share of
+global random draws, and reductions of logged values.
+
+Every rank is seeded alike, so the global RNG streams stay identical on all ranks: noise is
+drawn for the whole global batch and each rank keeps its slice. A run on N ranks therefore sees
+the same noise, the same data and the same losses as one process with the same global batch,
+and rank 0's RNG state in a checkpoint is every rank's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ganforge.errors import GanforgeError
+
+
+@dataclass(frozen=True)
+class World:
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def current() -> World:
+    """This process's place in the process group (rank 0 of 1 when not distributed)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return World()
+    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def init_from_env(device: str) -> World:
+    """Join the process group torchrun describes (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``...):
+    NCCL when training on CUDA, gloo otherwise. Returns this process's :class:`World`."""
+    if not launched_by_torchrun():
+        return World()
+    if dist.is_initialized():
+        return current()
+    cuda = device in ("auto", "cuda") and torch.cuda.is_available()
+    if device == "cuda" and not cuda:
+        raise GanforgeError("train.device is 'cuda' but no GPU is visible to this rank; use --set train.device=cpu")
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if cuda else "gloo")
+    return current()
+
+
+def device_for(world: World, requested: str) -> str | None:
+    """The device of this rank: ``cuda:<local rank>`` on GPUs, else the recipe's choice."""
+    if world.size > 1 and requested in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{world.local_rank}"
+    return None
+
+
+def randn(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Standard normal noise for this rank's ``n`` items: its slice of the global draw."""
+    world = current()
+    if world.size == 1:
+        return torch.randn(n, *shape, device=device)
+    return torch.randn(n * world.size, *shape, device=device)[world.rank * n:(world.rank + 1) * n]
+
+
+def rand(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Uniform [0, 1) draws for this rank's ``n`` items: its slice of the global draw."""
+    world = current()
+    if world.size == 1:
+        return torch.rand(n, *shape, device=device)
+    return torch.rand(n * world.size, *shape, device=device)[world.rank * n:(world.rank + 1) * n]
+
+
+def mean_across(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average logged values over ranks (every rank calls this with the same keys)."""
+    world = current()
+    if world.size == 1 or not values:
+        return values
+    stacked = torch.tensor([values[k] for k in values], dtype=torch.float64, device=device)
+    dist.all_reduce(stacked)
+    return dict(zip(values, (stacked / world.size).tolist()))
+
+
+def any_across(flag: bool, device: torch.device) -> bool:
+    """Whether any rank says yes (keeps stop requests in step across ranks)."""
+    if current().size == 1:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(value)
+    return bool(value.item() > 0)
+
+
+def barrier() -> None:
+    if current().size > 1:
+        dist.barrier()
+
+
+def shutdown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -1,0 +1,119 @@
+"""Distributed training on CPU: two gloo ranks through `ganforge train --nproc-per-node 2`
+(which runs `torchrun -m ganforge train`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import REPO, tiny_ring, write_recipe
+
+# Two ranks see the same global batch, noise and gradients as one process; only the order of
+# floating-point sums differs (gradients are averaged across ranks).
+TOLERANCE = 1e-5
+
+
+def ring(out, **train) -> dict:
+    recipe = tiny_ring(out, **{"steps": 10, "batch_size": 64, "checkpoint_every": 5, "log_every": 1, **train})
+    recipe["data"]["size"] = 2048
+    recipe["models"]["generator"]["batch_norm"] = False  # per-rank batch statistics would differ
+    return recipe
+
+
+def launch(recipe_path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "ganforge", "train", str(recipe_path), "--nproc-per-node", "2", *extra]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_two_ranks_match_one_process_and_only_rank_zero_writes(tmp_path, registry):
+    from ganforge.pipeline import train
+    from ganforge.recipe import load_recipe
+
+    single = train(load_recipe(write_recipe(tmp_path / "one.yaml", ring(tmp_path / "one"))), registry=registry)
+    two = launch(write_recipe(tmp_path / "two.yaml", ring(tmp_path / "two")))
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count("done: run folder") == 1  # rank 0 reports
+
+    run = tmp_path / "two" / "run"
+    a = load_file(single.checkpoints / "step_00000010" / "nets.safetensors")
+    b = load_file(run / "checkpoints" / "step_00000010" / "nets.safetensors")
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < TOLERANCE
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 11))  # one writer: no duplicates
+    one = [json.loads(line) for line in single.metrics_file.read_text().splitlines()]
+    assert records[-1]["d/loss"] == pytest.approx(one[-1]["d/loss"], abs=1e-5)  # losses averaged over ranks
+    assert json.loads((run / "manifest.json").read_text())["world_size"] == 2
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_00000005", "step_00000010"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000010.png"]
+
+    # resume on two ranks continues to the same weights as one process trained straight through
+    longer = ring(tmp_path / "two", steps=15)
+    resumed = launch(write_recipe(tmp_path / "two.yaml", longer), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    reference = ring(tmp_path / "ref", steps=15)
+    ref = train(load_recipe(write_recipe(tmp_path / "ref.yaml", reference)), registry=registry)
+    a = load_file(ref.checkpoints / "step_00000015" / "nets.safetensors")
+    b = load_file(run / "checkpoints" / "step_00000015" / "nets.safetensors")
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < TOLERANCE
+
+
+@pytest.mark.slow
+def test_batch_norm_discriminator_with_gradient_penalty_under_ddp(tmp_path):
+    """The known traps: a batch-norm discriminator called on real and fake batches before one
+    backward, and the gradient penalty's double backward, both through DDP."""
+    recipe = {
+        "name": "ddp-traps", "seed": 0,
+        "data": {"type": "shapes", "size": 16, "length": 64},
+        "models": {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 8},
+                   "discriminator": {"type": "dcgan-discriminator", "width": 8, "norm": "batch"},
+                   "critic": {"type": "dcgan-discriminator", "width": 8, "norm": "spectral"}},
+        "objective": {"type": "unconditional", "discriminator": "discriminator"},
+        "losses": {"adversarial": "wasserstein", "gradient_penalty": {"type": "gradient-penalty", "weight": 10}},
+        "train": {"steps": 4, "batch_size": 8, "device": "cpu", "progress": False, "checkpoint_every": 2,
+                  "log_every": 1},
+        "output": {"dir": str(tmp_path / "run"), "trackers": []},
+    }
+    result = launch(write_recipe(tmp_path / "traps.yaml", recipe))
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert all(torch.isfinite(torch.tensor(r["d/gradient_penalty"])) for r in records)
+
+    recipe["objective"]["discriminator"] = "critic"  # spectral norm through DDP
+    recipe["losses"] = {"adversarial": "hinge"}
+    recipe["output"]["dir"] = str(tmp_path / "sn")
+    result = launch(write_recipe(tmp_path / "sn.yaml", recipe))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_global_batch_must_divide_over_ranks(tmp_path, registry, monkeypatch):
+    from ganforge import distributed
+    from ganforge.build import build_run
+    from ganforge.errors import GanforgeError
+    from ganforge.recipe import recipe_from_data
+    from ganforge.train.rundir import RunFolder
+    from ganforge.train.trainer import Trainer
+
+    run = build_run(recipe_from_data(ring(tmp_path, batch_size=63), registry).recipe, registry=registry)
+    monkeypatch.setattr(distributed, "current", lambda: distributed.World(0, 2, 0))
+    with pytest.raises(GanforgeError, match="global batch; it must divide evenly over the 2 ranks"):
+        Trainer(run, RunFolder(tmp_path / "run"))
+
+
+def test_noise_is_each_ranks_slice_of_the_global_draw(monkeypatch):
+    from ganforge import distributed
+
+    torch.manual_seed(0)
+    whole = torch.randn(6, 3)
+    for rank in range(2):
+        monkeypatch.setattr(distributed, "current", lambda rank=rank: distributed.World(rank, 2, rank))
+        torch.manual_seed(0)
+        assert torch.equal(distributed.randn(3, 3), whole[rank * 3:(rank + 1) * 3])

@@ -1,0 +1,233 @@
+"""Faults lose nothing: SIGKILL at random steps, corrupt checkpoints, NaN losses, a full disk,
+an unwritable folder and out-of-memory errors."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import REPO, tiny_ring, write_recipe
+
+
+def run_training(recipe: dict, tmp_path, registry, resume: bool = False, name: str = "recipe.yaml"):
+    from ganforge.pipeline import train
+    from ganforge.recipe import load_recipe
+
+    return train(load_recipe(write_recipe(tmp_path / name, recipe)), resume=resume, registry=registry)
+
+
+def tensors_equal(a, b) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def final_weights(folder, step: int) -> tuple[dict, dict]:
+    path = folder / "checkpoints" / f"step_{step:08d}"
+    return load_file(path / "nets.safetensors"), load_file(path / "ema.safetensors")
+
+
+# ---------------------------------------------------------------- SIGKILL
+
+def busy_ring(out, steps: int) -> dict:
+    """Slow enough per step (a few ms) for a kill to land mid-run."""
+    recipe = tiny_ring(out, steps=steps, checkpoint_every=7, log_every=1, sample_every=1000, batch_size=256,
+                       ema={"decay": 0.9})
+    recipe["models"]["generator"].update(width=128, depth=3)
+    recipe["models"]["discriminator"].update(width=128, depth=3)
+    recipe["optim"]["generator"]["schedule"] = {"type": "linear-decay", "start": 0.5}
+    return recipe
+
+
+def last_logged_step(metrics) -> int:
+    if not metrics.is_file():
+        return 0
+    steps = [0]
+    for line in metrics.read_text().splitlines():
+        try:
+            steps.append(json.loads(line)["step"])
+        except (ValueError, KeyError):
+            pass  # a torn line
+    return max(steps)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_steps_then_resume_is_bitwise_identical(tmp_path, registry):
+    steps = 150
+    reference = run_training(busy_ring(tmp_path / "ref", steps), tmp_path / "ref", registry)
+
+    recipe = write_recipe(tmp_path / "killed" / "recipe.yaml", busy_ring(tmp_path / "killed", steps))
+    metrics = tmp_path / "killed" / "run" / "metrics.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    kills = sorted(random.Random(7).sample(range(10, steps - 20), 3))
+    killed_at = []
+    for attempt, target in enumerate(kills):
+        command = [sys.executable, "-m", "ganforge", "train", str(recipe)] + (["--resume"] if attempt else [])
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while process.poll() is None and last_logged_step(metrics) < target:
+            time.sleep(0.002)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        assert process.returncode == -signal.SIGKILL, process.stderr.read().decode()[-2000:]
+        killed_at.append(last_logged_step(metrics))
+    finish = subprocess.run([sys.executable, "-m", "ganforge", "train", str(recipe), "--resume"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+    assert all(0 < step < steps for step in killed_at)
+
+    nets, ema = final_weights(tmp_path / "killed" / "run", steps)
+    ref_nets, ref_ema = final_weights(reference.path, steps)
+    assert tensors_equal(nets, ref_nets) and tensors_equal(ema, ref_ema)
+    logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert logged == list(range(1, steps + 1))  # no duplicated or missing records after the kills
+
+
+# ---------------------------------------------------------------- corrupt checkpoints
+
+def test_checkpoints_carry_checksums_that_catch_damage(tmp_path, registry):
+    from ganforge.errors import RunFolderError
+    from ganforge.train.checkpoint import find_checkpoint, verify_checkpoint
+
+    folder = run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
+    latest = folder.checkpoints / "step_00000020"
+    sums = json.loads((latest / "checksums.json").read_text())
+    assert set(sums) == {"nets.safetensors", "state.pt"} and verify_checkpoint(latest) is None
+
+    data = bytearray((latest / "state.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (latest / "state.pt").write_bytes(bytes(data))
+    assert "state.pt does not match its checksum" in verify_checkpoint(latest)
+    with pytest.raises(RunFolderError, match="is corrupt: state.pt does not match"):
+        find_checkpoint(latest)
+    warnings = []
+    assert find_checkpoint(folder.path, warn=warnings.append) == folder.checkpoints / "step_00000010"
+    assert "step_00000020 is corrupt" in warnings[0]
+
+
+def test_resume_skips_a_truncated_latest_checkpoint(tmp_path, registry, capsys):
+    reference = run_training(tiny_ring(tmp_path / "ref", steps=30), tmp_path / "ref", registry)
+    recipe = tiny_ring(tmp_path, steps=20)
+    folder = run_training(recipe, tmp_path, registry)
+    nets = folder.checkpoints / "step_00000020" / "nets.safetensors"
+    nets.write_bytes(nets.read_bytes()[: nets.stat().st_size // 2])
+
+    recipe["train"]["steps"] = 30
+    run_training(recipe, tmp_path, registry, resume=True)
+    err = capsys.readouterr().err
+    assert "step_00000020 is corrupt: nets.safetensors does not match its checksum" in err
+    assert (folder.checkpoints / "corrupt_step_00000020").is_dir()  # kept for inspection, not resumed from
+    a = load_file(folder.checkpoints / "step_00000030" / "nets.safetensors")
+    b = load_file(reference.checkpoints / "step_00000030" / "nets.safetensors")
+    assert tensors_equal(a, b)
+
+
+def test_every_checkpoint_corrupt_is_a_clear_error(tmp_path, registry):
+    from ganforge.errors import RunFolderError
+
+    recipe = tiny_ring(tmp_path, steps=20)
+    folder = run_training(recipe, tmp_path, registry)
+    for path in folder.checkpoints.glob("step_*"):
+        (path / "checksums.json").unlink()
+    with pytest.raises(RunFolderError, match="every checkpoint .* is corrupt"):
+        run_training(recipe, tmp_path, registry, resume=True)
+
+
+# ---------------------------------------------------------------- NaN losses
+
+def poison_losses(monkeypatch, at_calls):
+    """Make the logged generator loss NaN on the given calls of a generator phase."""
+    from ganforge.train.trainer import Trainer
+
+    original, calls = Trainer.phase, {"g": 0}
+
+    def phase(self, names, loss_fn, batch):
+        logs = original(self, names, loss_fn, batch)
+        if names == self.run.objective.generators:
+            calls["g"] += 1
+            if at_calls(calls["g"]):
+                logs = {**logs, "g/loss": torch.tensor(float("nan"))}
+        return logs
+
+    monkeypatch.setattr(Trainer, "phase", phase)
+
+
+def test_nan_loss_stops_naming_the_step_and_the_loss(tmp_path, registry, monkeypatch):
+    from ganforge.train.trainer import NonFiniteLoss
+
+    poison_losses(monkeypatch, lambda n: n == 13)
+    with pytest.raises(NonFiniteLoss, match=r"g/loss became nan by step 15.*last good checkpoint is .*step_00000010"):
+        run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
+
+
+def test_nan_rollback_lowers_the_learning_rate_and_finishes(tmp_path, registry, monkeypatch, capsys):
+    poison_losses(monkeypatch, lambda n: n == 13)
+    recipe = tiny_ring(tmp_path, steps=20)
+    recipe["train"]["nan_rollback"] = {"lr_factor": 0.25}
+    folder = run_training(recipe, tmp_path, registry)
+    records = [json.loads(line) for line in folder.metrics_file.read_text().splitlines()]
+    events = [r for r in records if r.get("event") == "nan-rollback"]
+    assert events == [{"step": 10, "event": "nan-rollback", "from_step": 15, "error": "g/loss became nan by step 15",
+                       "lr_scale": 0.25, "rollback": 1}]
+    assert [r["step"] for r in records if "event" not in r] == [5, 10, 15, 20]
+    state = torch.load(folder.checkpoints / "step_00000020" / "state.pt", weights_only=True)
+    assert state["lr_scale"] == 0.25 and state["rollbacks"] == 1
+    assert state["optimizers"]["generator"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.25)
+    assert "rolled back to step 10" in capsys.readouterr().err
+
+
+def test_nan_rollback_gives_up_after_max_rollbacks(tmp_path, registry, monkeypatch):
+    from ganforge.train.trainer import NonFiniteLoss
+
+    poison_losses(monkeypatch, lambda n: n >= 13)
+    recipe = tiny_ring(tmp_path, steps=20)
+    recipe["train"]["nan_rollback"] = {"max_rollbacks": 2}
+    with pytest.raises(NonFiniteLoss):
+        run_training(recipe, tmp_path, registry)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr_scale"] for r in records if r.get("event")] == [0.5, 0.25]
+
+
+# ---------------------------------------------------------------- full disk, unwritable folder, OOM
+
+def test_a_full_disk_says_what_to_do(tmp_path, registry, monkeypatch):
+    from ganforge.errors import RunFolderError
+    import ganforge.train.trainer as trainer
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    with pytest.raises(RunFolderError, match="disk is full: could not write checkpoint step 10.*--resume"):
+        run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
+
+
+def test_an_unwritable_folder_says_what_to_do(tmp_path, registry, monkeypatch):
+    from ganforge.errors import RunFolderError
+    from ganforge.train.rundir import RunFolder
+
+    def refuse(self, record):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(RunFolder, "log", refuse)
+    with pytest.raises(RunFolderError, match="cannot write metrics.jsonl .*Permission denied.*output.dir"):
+        run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
+
+
+def test_out_of_memory_suggests_a_smaller_batch(tmp_path, registry, monkeypatch):
+    from ganforge.train.trainer import OutOfMemory, Trainer
+
+    def oom(self, names, loss_fn, batch):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(Trainer, "phase", oom)
+    with pytest.raises(OutOfMemory, match=r"ran out of memory at step 1 with train.batch_size 50.*batch_size=25"):
+        run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
