@@ -99,6 +99,28 @@ def any_across(flag: bool, device: torch.device) -> bool:
     return bool(value.item() > 0)
 
 
+def my_rows(n: int) -> slice:
+    """This rank's contiguous share of ``n`` rows (shares differ in size by at most one)."""
+    world = current()
+    base, extra = divmod(n, world.size)
+    start = world.rank * base + min(world.rank, extra)
+    return slice(start, start + base + (world.rank < extra))
+
+
+def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
+    """Every rank's share (see :func:`my_rows`) of an ``n``-row tensor, concatenated in rank order."""
+    world = current()
+    if world.size == 1:
+        return local
+    base, extra = divmod(n, world.size)
+    longest = base + (extra > 0)
+    padded = local.new_zeros((longest, *local.shape[1:]))
+    padded[: len(local)] = local
+    parts = [torch.empty_like(padded) for _ in range(world.size)]
+    dist.all_gather(parts, padded.contiguous())
+    return torch.cat([part[: base + (rank < extra)] for rank, part in enumerate(parts)])
+
+
 def barrier() -> None:
     if current().size > 1:
         dist.barrier()

@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import REPO, tiny_ring, write_recipe
+from test_eval import random_classifier
 
 # Two ranks see the same global batch, noise and gradients as one process; only the order of
 # floating-point sums differs (gradients are averaged across ranks).
@@ -22,6 +23,7 @@ TOLERANCE = 1e-5
 def ring(out, **train) -> dict:
     recipe = tiny_ring(out, **{"steps": 10, "batch_size": 64, "checkpoint_every": 5, "log_every": 1, **train})
     recipe["data"]["size"] = 2048
+    recipe["eval"] = {"every": 5, "batch_size": 101, "metrics": [{"type": "mode-coverage", "samples": 303}]}
     recipe["models"]["generator"]["batch_norm"] = False  # per-rank batch statistics would differ
     return recipe
 
@@ -53,6 +55,11 @@ def test_two_ranks_match_one_process_and_only_rank_zero_writes(tmp_path, registr
     assert json.loads((run / "manifest.json").read_text())["world_size"] == 2
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_00000005", "step_00000010"]
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_00000010.png"]
+    sharded = json.loads((run / "eval.json").read_text())  # each rank generated a share of every batch
+    whole = json.loads(single.eval_file.read_text())
+    assert [r["step"] for r in sharded] == [5, 10]
+    assert [r["metrics"] for r in sharded] == [r["metrics"] for r in whole]
+    assert sharded[-1]["protocols"]["mode-coverage"]["samples"] == 303
 
     # resume on two ranks continues to the same weights as one process trained straight through
     longer = ring(tmp_path / "two", steps=15)
@@ -79,6 +86,9 @@ def test_batch_norm_discriminator_with_gradient_penalty_under_ddp(tmp_path):
         "losses": {"adversarial": "wasserstein", "gradient_penalty": {"type": "gradient-penalty", "weight": 10}},
         "train": {"steps": 4, "batch_size": 8, "device": "cpu", "progress": False, "checkpoint_every": 2,
                   "log_every": 1},
+        "eval": {"every": 4, "batch_size": 7, "metrics": [
+            {"type": "fid", "features": "classifier", "classifier": str(random_classifier(tmp_path / "clf.safetensors")),
+             "samples": 19, "reference_samples": 33}]},
         "output": {"dir": str(tmp_path / "run"), "trackers": []},
     }
     result = launch(write_recipe(tmp_path / "traps.yaml", recipe))
@@ -86,6 +96,15 @@ def test_batch_norm_discriminator_with_gradient_penalty_under_ddp(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4]
     assert all(torch.isfinite(torch.tensor(r["d/gradient_penalty"])) for r in records)
+
+    # features computed in shares on two ranks equal one process's on the same checkpoint
+    from ganforge.pipeline import evaluate_checkpoint
+
+    sharded = json.loads((tmp_path / "run" / "eval.json").read_text())[0]
+    single = evaluate_checkpoint(tmp_path / "run" / "checkpoints" / "step_00000004")
+    assert sharded["step"] == single["step"] == 4
+    assert sharded["metrics"]["fid"] == pytest.approx(single["metrics"]["fid"], rel=1e-4, abs=1e-7)  # float32 features
+    recipe.pop("eval")
 
     recipe["objective"]["discriminator"] = "critic"  # spectral norm through DDP
     recipe["losses"] = {"adversarial": "hinge"}

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
+from ganforge import distributed
 from ganforge.build import Run
 from ganforge.errors import GanforgeError
 from ganforge.eval.evaluators import Evaluator
@@ -75,8 +76,11 @@ def _sample_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: Eva
     generator = torch.Generator().manual_seed(seed)
     total, done = max(e.samples for e in evaluators), 0
     while done < total:
-        inputs = run.objective.sample_inputs(min(batch_size, total - done), generator)
-        fake = run.objective.sample(nets, {k: v.to(run.device) for k, v in inputs.items()})
+        n = min(batch_size, total - done)
+        inputs = run.objective.sample_inputs(n, generator)
+        share = distributed.my_rows(n)  # each rank generates its share; all receive the whole batch
+        fake = run.objective.sample(nets, {k: v[share].to(run.device) for k, v in inputs.items()})
+        fake = distributed.gather_rows(fake.contiguous(), n)
         session.new_batch()
         for evaluator in evaluators:
             need = evaluator.samples - done
@@ -98,7 +102,10 @@ def _paired_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: Eva
     for batch in loader:
         if done >= total:
             break
-        output, target = paired(nets, {k: v.to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+        n = len(batch[next(k for k, v in batch.items() if torch.is_tensor(v))])
+        share = distributed.my_rows(n)  # each rank translates its share of the batch
+        output, target = paired(nets, {k: v[share].to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+        output, target = distributed.gather_rows(output.contiguous(), n), distributed.gather_rows(target.contiguous(), n)
         session.new_batch()
         for evaluator in evaluators:
             need = evaluator.samples - done

@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
+from ganforge import distributed
 from ganforge.errors import GanforgeError
 from ganforge.eval.features import FeatureNetwork, to_uint8
 from ganforge.train.files import atomic_write_bytes
@@ -30,6 +31,14 @@ def data_fingerprint(dataset: Any, params: Any) -> str:
     content = dataset.fingerprint() if hasattr(dataset, "fingerprint") else ""
     described = params.model_dump(mode="json") if hasattr(params, "model_dump") else repr(params)
     return hashlib.sha256(json.dumps({"content": content, "params": described}, sort_keys=True).encode()).hexdigest()
+
+
+def sharded_features(network: FeatureNetwork, images: Tensor) -> dict[str, Tensor]:
+    """``network``'s features of ``images``: with several ranks each computes its share and
+    all of them receive the whole batch's."""
+    share = distributed.my_rows(len(images))
+    local = network(to_uint8(images[share]))
+    return {name: distributed.gather_rows(value.contiguous(), len(images)) for name, value in local.items()}
 
 
 class EvalSession:
@@ -61,7 +70,7 @@ class EvalSession:
         """Features of the current batch of generated images (computed once per network)."""
         memo = f"{key}#{len(images)}"  # evaluators needing fewer samples see a prefix of the batch
         if memo not in self._batch:
-            self._batch[memo] = network(to_uint8(images.to(self.device)))
+            self._batch[memo] = sharded_features(network, images.to(self.device))
         return self._batch[memo]
 
     def require_data(self, who: str) -> Any:
@@ -82,7 +91,9 @@ class EvalSession:
         if key in self._references:
             return self._references[key]
         path = self.cache / f"{key[:32]}.safetensors"
-        if path.is_file():
+        hit = path.is_file()
+        distributed.barrier()  # every rank has looked before rank 0 may write the file
+        if hit:
             try:
                 self._references[key] = load_file(path)
                 self.cache_hits += 1
@@ -92,10 +103,11 @@ class EvalSession:
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:count].tolist()
         parts: dict[str, list[Tensor]] = {}
         for batch in DataLoader(Subset(data, order), batch_size=self.batch_size, generator=torch.Generator()):
-            for name, value in network(to_uint8(batch["x"].to(self.device))).items():
+            for name, value in sharded_features(network, batch["x"].to(self.device)).items():
                 parts.setdefault(name, []).append(value.float().cpu())
         features = {name: torch.cat(values) for name, values in parts.items()}
         meta = {"network": network.name, "count": str(count), "data": self.fingerprint(), "preprocessing": PREPROCESSING}
-        atomic_write_bytes(path, save(features, metadata=meta))
+        if distributed.current().is_main:
+            atomic_write_bytes(path, save(features, metadata=meta))
         self._references[key] = features
         return features

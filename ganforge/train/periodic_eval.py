@@ -1,5 +1,5 @@
 """Evaluation during training: every ``eval.every`` steps (and at the last step), on the EMA
-generator when there is one. Results go to ``eval.json`` and the trackers; with ``eval.best``
+generator when there is one, sharded over ranks when there are several. Results go to ``eval.json`` and the trackers; with ``eval.best``
 the checkpoint with the best value is copied to ``checkpoints/best`` and described in
 ``best.json``. The evaluation never touches the training RNG streams."""
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import nn
 
+from ganforge import distributed
 from ganforge.build import Run
 from ganforge.errors import GanforgeError
 from ganforge.train.checkpoint import rng_state, set_rng_state
@@ -63,7 +64,8 @@ class PeriodicEval:
         finally:
             set_rng_state(saved)
         record = {"step": step, "source": "train", "ema": ema, **result}
-        self.folder.append_eval(record)
+        if distributed.current().is_main:
+            self.folder.append_eval(record)
         return record
 
     def improved(self, metrics: dict[str, Any]) -> bool:

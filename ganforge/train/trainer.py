@@ -203,10 +203,10 @@ class Trainer:
                         continue
                 if main and (last or step % config.sample_every == 0):
                     self.save_samples(step, fixed)
-                record = self.evaluate(step) if eval_due and main else None
+                record = self.evaluate(step) if eval_due else None  # every rank takes a share
                 if checkpoint_due:
                     path = self.checkpoint(step) if main else self.folder.checkpoints / f"step_{step:08d}"
-                    if record is not None and self.evaluation.improved(record["metrics"]):
+                    if main and record is not None and self.evaluation.improved(record["metrics"]):
                         self.evaluation.save_best(step, path)
                     if stopping and not last:
                         raise Interrupted(step, path)
@@ -275,7 +275,7 @@ class Trainer:
         for tracker in self.trackers:
             if hasattr(tracker, "log_scalars"):
                 tracker.log_scalars(step, numbers)
-        if self.config.progress:
+        if self.config.progress and self.world.is_main:
             shown = "  ".join(f"{k[5:]}={v:.4g}" for k, v in numbers.items())
             tqdm.write(f"eval at step {step}: {shown}  ({record['seconds']:.1f}s)", file=sys.stderr)
         return record
