@@ -231,3 +231,33 @@ def test_out_of_memory_suggests_a_smaller_batch(tmp_path, registry, monkeypatch)
     monkeypatch.setattr(Trainer, "phase", oom)
     with pytest.raises(OutOfMemory, match=r"ran out of memory at step 1 with train.batch_size 50.*batch_size=25"):
         run_training(tiny_ring(tmp_path, steps=20), tmp_path, registry)
+
+
+# ---------------------------------------------------------------- safe loading
+
+def test_recipes_cannot_run_code_or_name_import_paths(tmp_path, registry):
+    from ganforge.recipe import load_recipe
+    from ganforge.recipe.errors import RecipeError
+
+    marker = tmp_path / "ran"
+    evil = write_recipe(tmp_path / "evil.yaml", f'name: x\nseed: !!python/object/apply:os.system ["touch {marker}"]\n')
+    with pytest.raises(RecipeError):
+        load_recipe(evil)
+    assert not marker.exists()
+    recipe = tiny_ring(tmp_path)
+    recipe["data"] = {"type": "os:system"}
+    with pytest.raises(RecipeError, match="unknown type 'os:system'"):
+        load_recipe(write_recipe(tmp_path / "import.yaml", recipe))
+
+
+def test_checkpoint_state_with_arbitrary_objects_is_refused(tmp_path, registry):
+    import argparse
+
+    from ganforge.errors import RunFolderError
+    from ganforge.train.checkpoint import load_checkpoint
+
+    folder = run_training(tiny_ring(tmp_path, steps=10), tmp_path, registry)
+    latest = folder.checkpoints / "step_00000010"
+    torch.save({"step": 10, "payload": argparse.Namespace(run="code")}, latest / "state.pt")
+    with pytest.raises(RunFolderError, match="cannot be read"):
+        load_checkpoint(latest)
