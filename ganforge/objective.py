@@ -42,3 +42,11 @@ class Objective:
     def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
         """Generated samples for ``inputs``: images in [-1, 1] or vectors."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """State the game keeps between steps (such as an image history pool), saved in every
+        checkpoint so that a resumed run continues exactly. Tensors and plain values only."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""

@@ -261,3 +261,25 @@ def test_checkpoint_state_with_arbitrary_objects_is_refused(tmp_path, registry):
     torch.save({"step": 10, "payload": argparse.Namespace(run="code")}, latest / "state.pt")
     with pytest.raises(RunFolderError, match="cannot be read"):
         load_checkpoint(latest)
+
+
+def test_objective_state_such_as_an_image_pool_is_checkpointed(tmp_path, registry, monkeypatch):
+    from ganforge_classic.objectives import Unconditional
+
+    original = Unconditional.generator_loss
+
+    def generator_loss(self, nets, batch):  # a stand-in history pool of the last 15 items seen
+        self.pool = torch.cat([getattr(self, "pool", torch.zeros(0, 2)), batch["x"][:1]])[-15:]
+        return original(self, nets, batch)
+
+    monkeypatch.setattr(Unconditional, "generator_loss", generator_loss)
+    monkeypatch.setattr(Unconditional, "state_dict", lambda self: {"pool": self.pool.clone()})
+    monkeypatch.setattr(Unconditional, "load_state_dict", lambda self, state: setattr(self, "pool", state["pool"]))
+    straight = run_training(tiny_ring(tmp_path / "a", steps=20), tmp_path / "a", registry)
+    recipe = tiny_ring(tmp_path / "b", steps=10)
+    run_training(recipe, tmp_path / "b", registry)
+    recipe["train"]["steps"] = 20
+    resumed = run_training(recipe, tmp_path / "b", registry, resume=True)
+    states = [torch.load(f.checkpoints / "step_00000020" / "state.pt", weights_only=True)["objective"]["pool"]
+              for f in (straight, resumed)]
+    assert states[0].shape == (15, 2) and torch.equal(states[0], states[1])

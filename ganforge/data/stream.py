@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ganforge.errors import DataError
 
@@ -32,10 +32,13 @@ class BatchStream:
         self._iterator: Iterator[Any] | None = None
 
     def _order(self) -> list[int]:
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        order = torch.randperm(len(self.dataset), generator=generator)
-        shard = order[self.rank: self.per_rank * self.world_size: self.world_size]
-        return shard[self.position * self.batch_size: self.batches_per_epoch * self.batch_size].tolist()
+        """This rank's remaining indices of the epoch: PyTorch's DistributedSampler (a
+        permutation seeded by seed + epoch, split across ranks) from the saved position on."""
+        sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank, shuffle=True,
+                                     seed=self.seed, drop_last=True)
+        sampler.set_epoch(self.epoch)
+        shard = list(sampler)
+        return shard[self.position * self.batch_size: self.batches_per_epoch * self.batch_size]
 
     def _start(self) -> None:
         # A generator of its own: the loader must not draw from the global RNG, or where an

@@ -314,6 +314,7 @@ class Trainer:
             "schedulers": {name: s.state_dict() for name, s in run.schedulers.items()},
             "scaler": self.precision.scaler.state_dict(),
             "stream": self.stream.state_dict(),
+            "objective": run.objective.state_dict(),
             "rng": rng_state(),
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
@@ -398,6 +399,7 @@ class Trainer:
             scheduler.load_state_dict({**scheduler.state_dict(), **saved})
         self.precision.scaler.load_state_dict(state["scaler"])
         self.stream.load_state_dict(state["stream"])
+        self.run.objective.load_state_dict(state.get("objective", {}))
         set_rng_state(state["rng"])
         if self.world.is_main:
             self.folder.truncate_metrics(state["step"])
