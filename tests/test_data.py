@@ -90,9 +90,8 @@ def test_image_folder_errors(tmp_path):
         ImageFolder(ImageFolderParams(root=tmp_path), 0)
     _write_images(tmp_path, ["a.png"])
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
-    data = ImageFolder(ImageFolderParams(root=tmp_path, size=8), 0)
-    with pytest.raises(DataError, match="cannot read image .*broken.png"):
-        data[1]
+    with pytest.raises(DataError, match="cannot read image .*broken.png: damaged PNG file"):
+        ImageFolder(ImageFolderParams(root=tmp_path, size=8), 0)
     with pytest.raises(DataError, match="class subfolder"):
         ImageFolder(ImageFolderParams(root=tmp_path, labels=True), 0)
 

@@ -62,7 +62,8 @@ class ImageFolderParams(Params):
     labels: bool = Field(False, description="Use the first-level subfolder names as class labels.")
     channels: Literal[1, 3] = Field(3, description="3 for RGB, 1 for greyscale.")
     extensions: list[str] = Field([".jpg", ".jpeg", ".png", ".bmp", ".webp"], description="File extensions to read.")
-    limit: int | None = Field(None, ge=1, description="Use only the first N files (sorted).")
+    limit: int | None = Field(None, ge=1, description="Use only the first N readable files (sorted).")
+    on_error: Literal["raise", "skip"] = Field("raise", description="What to do with files that cannot be decoded (empty, truncated, not an image): raise an error naming them, or skip them with a warning.")
     seed: int | None = Field(None, description="Augmentation seed (default: the recipe seed).")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,46 +12,91 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import functional as TF
 
-from ganforge.data.images import open_image, to_tensor
+from ganforge.data.images import UnreadableImage, open_image, probe_image, to_tensor
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
 
 
 class ImageFolder(Dataset):
-    """Random crops and flips are drawn from ``default_rng([seed, epoch, index])``: the same
-    item in the same epoch is always augmented the same way, in any worker."""
+    """Images under ``root``: converted to ``channels`` (16-bit scaled to 8, transparency on
+    black), the shorter side resized to ``size`` (small images are upscaled), cropped square.
+
+    Random crops and flips are drawn from ``default_rng([seed, epoch, index])``: the same
+    item in the same epoch is always augmented the same way, in any worker.
+
+    Unreadable files are found in two steps. Construction reads every file's header (no pixels
+    are decoded): empty files, files that are not images and unsupported colour modes are
+    caught there. With ``on_error: raise`` they are one :class:`DataError` naming them all;
+    with ``skip`` they are left out (as if absent, ``limit`` counts readable files), listed in
+    ``skipped`` and reported in one warning. A file whose header reads but whose pixels do not
+    (a truncated JPEG) is found when its item is loaded: ``raise`` makes it a DataError naming
+    the file; ``skip`` warns once, adds it to ``skipped`` (of the process that loaded it, so a
+    worker's finds are not in the main process's list) and loads the next readable index in its
+    place (wrapping around), keeping the item's own crop and flip. Item ``i`` is thus a function
+    of the files and the seed alone: the same in every run, with or without workers.
+    """
 
     def __init__(self, params, seed: int):
         self.p, self.seed, self.epoch = params, seed, 0
-        root = Path(params.root)
+        self.root = root = Path(params.root)
         if not root.is_dir():
             raise DataError(f"image folder {root} does not exist; set data.root to a folder of images")
         extensions = {e.lower() for e in params.extensions}
-        self.files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
-        if params.limit:
-            self.files = self.files[: params.limit]
-        if not self.files:
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+        if not files:
             raise DataError(f"no images ({', '.join(sorted(extensions))}) found under {root}")
+        if params.labels:
+            loose = [f for f in files if len(f.relative_to(root).parts) == 1]
+            if loose:
+                raise DataError(f"labels: true needs every image inside a class subfolder of {root}; "
+                                f"found {len(loose)} image(s) directly in it (e.g. {loose[0].name})")
+        self.files, self.skipped = self._readable(files)
+        self._unreadable: set[int] = set()
         self.classes: tuple[str, ...] | None = None
         if params.labels:
-            self.classes = tuple(sorted({f.relative_to(root).parts[0] for f in self.files if len(f.relative_to(root).parts) > 1}))
-            loose = [f for f in self.files if len(f.relative_to(root).parts) == 1]
-            if not self.classes or loose:
-                raise DataError(f"labels: true needs every image inside a class subfolder of {root}; "
-                                f"found {len(loose)} image(s) directly in it (e.g. {loose[0].name if loose else '-'})")
+            self.classes = tuple(sorted({f.relative_to(root).parts[0] for f in self.files}))
             self.labels = [self.classes.index(f.relative_to(root).parts[0]) for f in self.files]
-        self.size = params.size or min(open_image(self.files[0], params.channels).size)
+        self.size = params.size or min(probe_image(self.files[0]))
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
                              num_classes=len(self.classes) if self.classes else None, class_names=self.classes)
+
+    def _readable(self, files: list[Path]) -> tuple[list[Path], list[Path]]:
+        """The files whose headers read (at most ``limit``), and those that do not."""
+        good: list[Path] = []
+        bad: list[UnreadableImage] = []
+        for file in files:
+            if self.p.limit and len(good) >= self.p.limit:
+                break
+            try:
+                probe_image(file)
+                good.append(file)
+            except UnreadableImage as exc:
+                bad.append(exc)
+        if bad and self.p.on_error == "raise":
+            if len(bad) == 1:
+                raise bad[0]
+            raise DataError(f"cannot read {len(bad)} image files under {self.root}: {self._listing(bad)}. "
+                            "Remove or replace them, or set data.on_error: skip to leave unreadable files out")
+        if bad:
+            warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {self.root} "
+                          f"(data.on_error: skip): {self._listing(bad)}", stacklevel=3)
+        if not good:
+            raise DataError(f"none of the {len(files)} image files under {self.root} can be read: "
+                            f"{self._listing(bad)}")
+        return good, [exc.path for exc in bad]
+
+    def _listing(self, errors: list[UnreadableImage], shown: int = 5) -> str:
+        names = [f"{exc.path.relative_to(self.root)} ({exc.reason})" for exc in errors[:shown]]
+        return "; ".join(names) + (f"; and {len(errors) - shown} more" if len(errors) > shown else "")
 
     def fingerprint(self) -> str:
         """Each file's path, size and modification time: changes when any image is added,
         removed or rewritten, without reading every image."""
-        root, digest = Path(self.p.root), hashlib.sha256()
+        digest = hashlib.sha256()
         for file in self.files:
             stat = file.stat()
-            digest.update(f"{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return f"seed={self.seed};files={digest.hexdigest()}"
+            digest.update(f"{file.relative_to(self.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return f"seed={self.seed};decode=2;files={digest.hexdigest()}"
 
     def __len__(self) -> int:
         return len(self.files)
@@ -58,8 +104,27 @@ class ImageFolder(Dataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _load(self, index: int) -> tuple[Image.Image, int]:
+        """The decoded image at ``index`` and its index; under ``skip``, the first readable one
+        from ``index`` on (wrapping around) when that one cannot be decoded."""
+        for offset in range(len(self.files)):
+            source = (index + offset) % len(self.files)
+            if source in self._unreadable:
+                continue
+            try:
+                return open_image(self.files[source], self.p.channels), source
+            except UnreadableImage as exc:
+                if self.p.on_error == "raise":
+                    raise
+                self._unreadable.add(source)
+                self.skipped.append(self.files[source])
+                warnings.warn(f"skipped unreadable image {exc.path}: {exc.reason}; the next readable "
+                              "image is used in its place (data.on_error: skip)", stacklevel=3)
+        raise DataError(f"none of the {len(self.files)} images under {self.root} can be decoded; "
+                        "see the warnings above for why")
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        image = open_image(self.files[index], self.p.channels)
+        image, source = self._load(index)
         if self.p.size is not None or image.size != (self.size, self.size):
             image = TF.resize(image, self.size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
         rng = np.random.default_rng([self.seed, self.epoch, index])
@@ -73,7 +138,7 @@ class ImageFolder(Dataset):
             image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         item = {"x": to_tensor(image)}
         if self.classes:
-            item["y"] = torch.tensor(self.labels[index])
+            item["y"] = torch.tensor(self.labels[source])
         return item
 
 

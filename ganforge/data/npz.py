@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +24,48 @@ def _to_nchw(array: np.ndarray, path: Path, key: str) -> np.ndarray:
         return array.transpose(0, 3, 1, 2)
     if array.ndim == 4 and array.shape[1] in (1, 3):
         return array
+    if array.ndim == 4:
+        raise DataError(f"{path}: array {key!r} has shape {array.shape}: neither (N, H, W, C) nor (N, C, H, W) "
+                        "with 1 (greyscale) or 3 (RGB) channels. Other channel counts (2: grey + alpha, "
+                        "4: RGBA) are not converted; keep 1 or 3 (e.g. x[..., :3] for RGBA) and save the .npz again")
     raise DataError(f"{path}: array {key!r} has shape {array.shape}; expected (N, H, W), (N, H, W, C) "
                     "or (N, C, H, W) with 1 or 3 channels")
 
 
+def _to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """Pixel values 0..255: uint8 as is; bool, and integers that are all 0 or 1, as black and
+    white; other integers if within 0..255; floats in [0, 1], [-1, 1] or [0, 255], rounded."""
+    where = f"{path}: array {key!r}"
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = int(array.min()), int(array.max())
+        if 0 <= low and high <= 255:
+            return array.astype(np.uint8) * (255 if high <= 1 else 1)
+        raise DataError(f"{where} holds {array.dtype} values from {low} to {high}; expected pixel values "
+                        "0..255. Rescale it (for 16-bit images divide by 257) and save it as uint8")
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise DataError(f"{where} contains NaN or infinite values; replace them before saving the .npz")
+        low, high = float(array.min()), float(array.max())
+        if 0 <= low and high <= 1:
+            scaled = array * 255.0
+        elif -1 <= low and high <= 1:
+            scaled = (array + 1.0) * 127.5
+        elif 0 <= low and high <= 255:
+            scaled = array
+        else:
+            raise DataError(f"{where} holds {array.dtype} values from {low:g} to {high:g}; expected a range of "
+                            "[0, 1], [-1, 1] or [0, 255]. Rescale it to one of them (or to uint8)")
+        return np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+    raise DataError(f"{where} has dtype {array.dtype}; expected uint8 (or bool, integer or float) pixel values")
+
+
 class NpzImages(Dataset):
-    """All images held in memory as uint8; converted to [-1, 1] per item."""
+    """All images held in memory as uint8 (see :func:`_to_uint8` for other dtypes); converted to
+    [-1, 1] per item. Arrays with other than 1 or 3 channels are rejected."""
 
     def __init__(self, params):
         self.path = path = Path(params.path)
@@ -41,13 +79,17 @@ class NpzImages(Dataset):
             for key in (params.images, params.labels):
                 if key is not None and key not in archive.files:
                     raise DataError(f"{path} has no array {key!r}; it has: {', '.join(archive.files)}")
-            images = _to_nchw(archive[params.images][: params.limit], path, params.images)
-            labels = archive[params.labels][: params.limit] if params.labels else None
-        if images.dtype != np.uint8:
-            scale = 255.0 if images.max() <= 1.0 else 1.0
-            images = np.clip(images * scale, 0, 255).astype(np.uint8)
-        pixels = torch.from_numpy(np.ascontiguousarray(images))
-        if params.size and pixels.shape[-1] != params.size:
+            try:
+                images = archive[params.images][: params.limit]
+                labels = archive[params.labels][: params.limit] if params.labels else None
+            except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+                raise DataError(f"cannot read the arrays in {path}: {exc}. Save it again with numpy.savez "
+                                "(plain numeric arrays, no pickled objects)") from None
+        images = _to_nchw(images, path, params.images)
+        if len(images) == 0:
+            raise DataError(f"{path}: array {params.images!r} holds no images")
+        pixels = torch.from_numpy(np.ascontiguousarray(_to_uint8(images, path, params.images)))
+        if params.size and pixels.shape[-2:] != (params.size, params.size):
             resized = F.interpolate(pixels.float(), size=(params.size, params.size), mode="bilinear",
                                     align_corners=False, antialias=True)
             pixels = resized.round_().clamp_(0, 255).to(torch.uint8)

@@ -7,7 +7,14 @@ from typing import Any, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from ganforge.errors import DataError
+from ganforge.errors import DataError, GanforgeError
+
+
+def without_worker_traceback(exc: Exception) -> str:
+    """The message of an error raised in a DataLoader worker, without the worker's traceback
+    that the DataLoader folds into it."""
+    message, marker = str(exc), f"{type(exc).__module__}.{type(exc).__name__}: "
+    return message.split(marker, 1)[1].strip() if "Original Traceback" in message and marker in message else message
 
 
 class BatchStream:
@@ -59,7 +66,10 @@ class BatchStream:
             self.epoch, self.position, self._iterator = self.epoch + 1, 0, None
         if self._iterator is None:
             self._start()
-        batch = next(self._iterator)
+        try:
+            batch = next(self._iterator)
+        except GanforgeError as exc:
+            raise type(exc)(without_worker_traceback(exc)) from None
         self.position += 1
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
