@@ -195,3 +195,20 @@ def test_every_shipped_recipe_validates(registry):
     assert len(recipes) >= 5
     for path in recipes:
         load_recipe(path, registry=registry)
+
+
+def test_control_characters_are_a_located_yaml_error(tmp_path, registry):
+    path = tmp_path / "r.yaml"
+    path.write_text("name: a\x00b\n")
+    with pytest.raises(RecipeError, match=rf"{path}.*not valid YAML"):
+        load_recipe(path, registry=registry)
+
+
+def test_override_mistakes_point_at_the_override(tmp_path, registry):
+    path = write_recipe(tmp_path / "base.yaml", BASE)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path, ["train.steps=["], registry=registry)
+    assert problems(info.value)[0].startswith("--set train.steps=[: not valid YAML")
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path, ["train.steps.fast=3"], registry=registry)
+    assert problems(info.value)[0].startswith("--set train.steps.fast=3: train.steps: Input should be a valid integer")

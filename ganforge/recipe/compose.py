@@ -92,14 +92,25 @@ def apply_override(data: dict, provenance: Provenance, expression: str) -> tuple
     if not sep or not key.strip():
         raise RecipeError([Problem(where, (), "an override must look like key.path=value, "
                                               "for example train.steps=500")])
-    value, _ = load_yaml_text(raw, file=None) if raw.strip() else (None, {})
+    try:
+        value, _ = load_yaml_text(raw, file=None) if raw.strip() else (None, {})
+    except RecipeError as exc:  # point at the override, not at an unnamed file
+        raise RecipeError([Problem(where, problem.path, problem.message) for problem in exc.problems]) from None
     path: KeyPath = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
     if any(isinstance(part, int) for part in path):
         return _set_in_place(data, provenance, path, value, where)
     over: Any = value
     for part in reversed(path):
         over = {part: over}
-    return merge(data, provenance, over, {path + k: where for k in _paths(value)})
+    # Mappings the override creates or puts in place of a plain value are set by it, too.
+    node, replaced_from = data, len(path)
+    for depth, part in enumerate(path[:-1]):
+        if not (isinstance(node, dict) and isinstance(node.get(part), dict)):
+            replaced_from = depth + 1
+            break
+        node = node[part]
+    created = {path[:depth]: where for depth in range(replaced_from, len(path))}
+    return merge(data, provenance, over, {**created, **{path + k: where for k in _paths(value)}})
 
 
 def _paths(value: Any, prefix: KeyPath = ()) -> list[KeyPath]:

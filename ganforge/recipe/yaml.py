@@ -38,15 +38,17 @@ StrictLoader.add_implicit_resolver(
 
 def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]:
     """Parse YAML text into plain Python values plus a key path -> location map."""
-    loader = StrictLoader(text)
+    loader = None
     try:
+        loader = StrictLoader(text)  # rejects control characters already
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise RecipeError([Problem(Location(file, line), (), f"not valid YAML: {_yaml_reason(exc)}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     provenance: Provenance = {}
     problems: list[Problem] = []
     if node is None:
