@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganforge.errors import GanforgeError
+from ganforge_classic.packing import pack
 
 
 def _layers_for(size: int, shape: tuple[int, ...], name: str) -> int:
@@ -54,12 +55,14 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, shape: tuple[int, ...], width: int = 64, max_width: int = 512, norm: str = "batch"):
+    def __init__(self, shape: tuple[int, ...], width: int = 64, max_width: int = 512, norm: str = "batch",
+                 pack: int = 1):
         super().__init__()
+        self.pack = pack
         downs = _layers_for(shape[-1], shape, "dcgan-discriminator")
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         layers: list[nn.Module] = []
-        channels = shape[0]
+        channels = shape[0] * pack
         for i in range(downs):
             out = min(width * 2 ** i, max_width)
             layers.append(wrap(nn.Conv2d(channels, out, 4, 2, 1, bias=norm != "batch" or i == 0)))
@@ -72,8 +75,8 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(x).flatten()
+        return self.net(pack(x, self.pack)).flatten()
 
     @classmethod
     def build(cls, params, ctx) -> "DCGANDiscriminator":
-        return cls(ctx.data_info.shape, params.width, params.max_width, params.norm)
+        return cls(ctx.data_info.shape, params.width, params.max_width, params.norm, params.pack)

@@ -7,6 +7,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ganforge_classic.packing import pack
+
 ACTIVATIONS = {"relu": nn.ReLU, "leaky-relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
 
 
@@ -52,13 +54,14 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """A sample (flattened) -> hidden layers -> one logit per sample."""
+    """A sample (flattened) -> hidden layers -> one logit per sample (per pack of ``pack``)."""
 
     def __init__(self, in_shape: tuple[int, ...], width: int, depth: int, activation: str, maxout_pieces: int,
-                 batch_norm: bool, dropout: float):
+                 batch_norm: bool, dropout: float, pack: int = 1):
         super().__init__()
+        self.pack = pack
         layers: list[nn.Module] = [nn.Flatten()]
-        size = math.prod(in_shape)
+        size = math.prod(in_shape) * pack
         for _ in range(depth):
             if activation == "maxout":
                 layers.append(Maxout(size, width, maxout_pieces))
@@ -72,9 +75,9 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.net(x).squeeze(-1)
+        return self.net(pack(x, self.pack)).squeeze(-1)
 
     @classmethod
     def build(cls, params, ctx) -> "MLPDiscriminator":
         return cls(ctx.data_info.shape, params.width, params.depth, params.activation, params.maxout_pieces,
-                   params.batch_norm, params.dropout)
+                   params.batch_norm, params.dropout, params.pack)

@@ -28,6 +28,7 @@ class MLPDiscriminatorParams(Params):
     maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
     batch_norm: bool = Field(False, description="Batch norm after each hidden layer.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
 
 
 class DCGANGeneratorParams(Params):
@@ -45,6 +46,7 @@ class DCGANDiscriminatorParams(Params):
     width: int = Field(64, ge=1, description="Channels of the first layer (doubled per layer).")
     max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
     norm: Literal["batch", "spectral", "none"] = Field("batch", description="Normalisation of hidden layers.")
+    pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
 
 
 class UnconditionalParams(ObjectiveParams):

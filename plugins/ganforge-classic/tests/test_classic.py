@@ -85,3 +85,46 @@ def test_unconditional_rejects_losses_it_cannot_use():
             "discriminator": MLPDiscriminator((2,), 4, 1, "relu", 2, False, 0.0)}
     with pytest.raises(GanforgeError, match="does not know what to do with loss 'extra'"):
         Unconditional(UnconditionalParams(), Ctx(nets, {"adversarial": NonSaturating(), "extra": Wasserstein()}))
+
+
+def test_packing_puts_consecutive_samples_side_by_side():
+    from ganforge_classic.packing import pack
+
+    x = torch.arange(6 * 2 * 3 * 3, dtype=torch.float32).view(6, 2, 3, 3)
+    packed = pack(x, 3)
+    assert packed.shape == (2, 6, 3, 3)
+    assert torch.equal(packed[1], torch.cat([x[3], x[4], x[5]]))
+    assert pack(x, 1) is x
+    with pytest.raises(GanforgeError, match="packs 4 samples at once .* batch of 6; use a train.batch_size divisible by 4"):
+        pack(x, 4)
+
+
+def test_packed_discriminators_give_one_logit_per_pack():
+    mlp = MLPDiscriminator((2,), 16, 2, "maxout", 5, False, 0.0, pack=2)
+    points = torch.randn(10, 2, requires_grad=True)
+    logits = mlp(points)
+    assert logits.shape == (5,)
+    logits.sum().backward()
+    assert points.grad.abs().sum(dim=1).gt(0).all()  # every sample of every pack is judged
+    conv = DCGANDiscriminator((3, 16, 16), width=8, pack=2)
+    assert conv.net[0].in_channels == 6 and conv(torch.randn(4, 3, 16, 16)).shape == (2,)
+
+
+def test_pacgan_recipes_train(tmp_path):
+    import yaml
+
+    from ganforge.pipeline import train
+    from ganforge.recipe import load_recipe
+
+    recipe = tmp_path / "pac.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "pac", "data": {"type": "gaussian-mixture", "size": 400},
+        "models": {"generator": {"type": "mlp-generator", "z_dim": 2, "width": 16, "depth": 2},
+                   "discriminator": {"type": "mlp-discriminator", "width": 16, "depth": 2, "pack": 2}},
+        "objective": "unconditional", "losses": {"adversarial": "non-saturating"},
+        "train": {"steps": 6, "batch_size": 20, "device": "cpu", "progress": False, "log_every": 3},
+        "output": {"dir": str(tmp_path / "run"), "trackers": []}}))
+    folder = train(load_recipe(recipe))
+    assert (folder.checkpoints / "step_00000006").is_dir()
+    with pytest.raises(GanforgeError, match="divisible by 2"):
+        train(load_recipe(recipe, ["train.batch_size=21", f"output.dir={tmp_path / 'odd'}"]))
