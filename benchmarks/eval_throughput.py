@@ -44,16 +44,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-class UInt8Images(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor):
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.images[index]
-
 
 class SameNoiseGenerator(torch.nn.Module):
     """What torch-fidelity samples from: ignores its noise and draws ganforge's, batch by batch,
@@ -90,7 +80,7 @@ def main() -> int:
     from ganforge.eval.features import InceptionV3Features, to_uint8
     from ganforge.eval.runner import evaluate
     from ganforge.eval.session import EvalSession
-    from ganforge.eval.testing import write_random_inception
+    from ganforge.eval.testing import UInt8Images, write_random_inception
     from ganforge.eval.weights import INCEPTION_V3, resolve_weights
     from ganforge.recipe import load_recipe
 

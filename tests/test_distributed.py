@@ -136,3 +136,11 @@ def test_noise_is_each_ranks_slice_of_the_global_draw(monkeypatch):
         monkeypatch.setattr(distributed, "current", lambda rank=rank: distributed.World(rank, 2, rank))
         torch.manual_seed(0)
         assert torch.equal(distributed.randn(3, 3), whole[rank * 3:(rank + 1) * 3])
+
+
+@pytest.mark.slow
+def test_a_failing_rank_is_reported(tmp_path):
+    result = launch(write_recipe(tmp_path / "odd.yaml", ring(tmp_path / "odd", batch_size=63)))
+    assert result.returncode == 1
+    assert "must divide evenly over the 2 ranks" in result.stderr
+    assert "ganforge: a training rank failed" in result.stderr

@@ -62,16 +62,6 @@ def build(recipe: dict, registry):
     return build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
 
 
-class UInt8Images(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor):
-        self.images = images
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.images[index]
-
 
 # ---------------------------------------------------------------- agreement with references
 
@@ -81,6 +71,7 @@ def test_fid_kid_is_equal_torch_fidelity(tmp_path, offline, registry):
 
     from ganforge.eval.features import to_uint8
     from ganforge.eval.runner import build_evaluators, evaluate
+    from ganforge.eval.testing import UInt8Images
 
     n = 20
     metrics = [{"type": "fid", "samples": n, "reference_samples": n},

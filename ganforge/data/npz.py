@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 import zlib
 from pathlib import Path
@@ -15,6 +14,7 @@ from torch.utils.data import Dataset
 from ganforge.data.images import uint8_to_unit
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
+from ganforge.train.files import file_sha256
 
 
 def _to_nchw(array: np.ndarray, path: Path, key: str) -> np.ndarray:
@@ -113,14 +113,6 @@ class NpzImages(Dataset):
         if self.labels is not None:
             item["y"] = self.labels[index]
         return item
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build(params, ctx) -> NpzImages:

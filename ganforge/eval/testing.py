@@ -38,3 +38,16 @@ def write_random_inception(folder: Path, seed: int = 0) -> Path:
     path = folder / INCEPTION_V3.filename
     torch.save(random_inception_state(seed), path)
     return path
+
+
+class UInt8Images(torch.utils.data.Dataset):
+    """uint8 (N, 3, H, W) images as the dataset torch-fidelity reads, to compare with it."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index]

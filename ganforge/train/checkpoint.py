@@ -5,7 +5,6 @@ and renamed into place; a checkpoint whose files do not match their checksums is
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -19,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from ganforge.errors import RunFolderError
-from ganforge.train.files import atomic_write_bytes
+from ganforge.train.files import atomic_write_bytes, file_sha256
 
 PREFIX = "step_"
 CHECKSUMS = "checksums.json"
@@ -79,14 +78,6 @@ def save_checkpoint(directory: Path, step: int, nets: dict[str, torch.nn.Module]
     tmp.rename(final)
     _fsync_folder(directory)
     return final
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_folder(folder: Path) -> None:
