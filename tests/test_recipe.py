@@ -208,7 +208,7 @@ def test_override_mistakes_point_at_the_override(tmp_path, registry):
     path = write_recipe(tmp_path / "base.yaml", BASE)
     with pytest.raises(RecipeError) as info:
         load_recipe(path, ["train.steps=["], registry=registry)
-    assert problems(info.value)[0].startswith("--set train.steps=[: not valid YAML")
+    assert problems(info.value)[0].startswith("--set train.steps=[: train.steps: not valid YAML")
     with pytest.raises(RecipeError) as info:
         load_recipe(path, ["train.steps.fast=3"], registry=registry)
     assert problems(info.value)[0].startswith("--set train.steps.fast=3: train.steps: Input should be a valid integer")

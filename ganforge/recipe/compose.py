@@ -10,7 +10,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError
+from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError, format_path
 from ganforge.recipe.yaml import Provenance, load_yaml_file, load_yaml_text
 
 
@@ -24,9 +24,6 @@ def compose_recipe(path: str | Path, overrides: list[str] = ()) -> tuple[dict, P
 
 def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Provenance]:
     resolved = path.resolve()
-    if resolved in stack:
-        chain = " -> ".join(str(p) for p in stack + (resolved,))
-        raise RecipeError([Problem(Location(str(path)), ("extends",), f"extends cycle: {chain}")])
     data, provenance = load_yaml_file(path)
     if not isinstance(data, dict):
         raise RecipeError([Problem(provenance[()], (), "a recipe must be a mapping of keys to values")])
@@ -42,14 +39,30 @@ def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Prove
     merged_provenance: Provenance = {}
     for index, parent in enumerate(parents):
         parent_path = path.parent / parent
-        if not parent_path.is_file():
-            where = provenance.get(("extends", index), provenance[("extends",)])
-            raise RecipeError([Problem(where, ("extends",), f"extended recipe {str(parent_path)!r} not found "
-                                       "(paths are relative to the recipe that extends them)")])
+        where = provenance.get(("extends", index), provenance[("extends",)])
+        problem = _parent_problem(parent_path, stack + (resolved,))
+        if problem:
+            raise RecipeError([Problem(where, ("extends",), problem)])
         parent_data, parent_provenance = _load_with_extends(parent_path, stack + (resolved,))
         merged, merged_provenance = merge(merged, merged_provenance, parent_data, parent_provenance)
     own = {k: v for k, v in provenance.items() if k[:1] != ("extends",)}
     return merge(merged, merged_provenance, data, own)
+
+
+def _parent_problem(parent: Path, stack: tuple[Path, ...]) -> str | None:
+    """What stops ``parent`` from being extended (missing, a folder, a cycle), if anything."""
+    try:
+        if parent.is_dir():
+            return f"extended recipe {str(parent)!r} is a folder; name a recipe file"
+        if not parent.is_file():
+            return (f"extended recipe {str(parent)!r} not found "
+                    "(paths are relative to the recipe that extends them)")
+        resolved = parent.resolve()
+    except (OSError, ValueError) as exc:  # a name the OS refuses (too long, a NUL byte)
+        return f"extended recipe {str(parent)!r} cannot be read: {getattr(exc, 'strerror', None) or exc}"
+    if resolved in stack:
+        return "extends cycle: " + " -> ".join(str(p) for p in stack + (resolved,))
+    return None
 
 
 def merge(base: Any, base_provenance: Provenance, over: Any, over_provenance: Provenance,
@@ -92,11 +105,18 @@ def apply_override(data: dict, provenance: Provenance, expression: str) -> tuple
     if not sep or not key.strip():
         raise RecipeError([Problem(where, (), "an override must look like key.path=value, "
                                               "for example train.steps=500")])
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise RecipeError([Problem(where, (), f"the key path {key.strip()!r} has an empty part; "
+                                              "separate keys with single dots, as in train.steps=500")])
+    path: KeyPath = tuple(int(p) if p.isdigit() else p for p in parts)
+    if path[0] == "extends":
+        raise RecipeError([Problem(where, ("extends",), "extends can only be set in a recipe file, "
+                                                        "not with --set")])
     try:
         value, _ = load_yaml_text(raw, file=None) if raw.strip() else (None, {})
-    except RecipeError as exc:  # point at the override, not at an unnamed file
-        raise RecipeError([Problem(where, problem.path, problem.message) for problem in exc.problems]) from None
-    path: KeyPath = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    except RecipeError as exc:  # point at the override and its key, not at an unnamed file
+        raise RecipeError([Problem(where, path + problem.path, problem.message) for problem in exc.problems]) from None
     if any(isinstance(part, int) for part in path):
         return _set_in_place(data, provenance, path, value, where)
     over: Any = value
@@ -134,6 +154,12 @@ def _set_in_place(data: dict, provenance: Provenance, path: KeyPath, value: Any,
             node = node[part]
         except (KeyError, IndexError, TypeError):
             raise RecipeError([Problem(where, path[: depth + 1], "no such key or list index to override")]) from None
+    if not isinstance(node, (dict, list)):
+        raise RecipeError([Problem(where, path, f"nothing to override: {format_path(path[:-1])} is the plain "
+                                                f"value {node!r}, without keys or list items")])
+    if isinstance(node, dict) and isinstance(path[-1], int):
+        raise RecipeError([Problem(where, path, f"no such list index to override: "
+                                                f"{format_path(path[:-1])} is a mapping, not a list")])
     try:
         node[path[-1]] = value
     except (IndexError, TypeError):

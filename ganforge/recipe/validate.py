@@ -136,12 +136,22 @@ def explain(exc: ValidationError, data: dict, provenance: Provenance, model: typ
             parent = type_at(model, path[:-1], data)
             fields = list(parent.model_fields) if isinstance(parent, type) and issubclass(parent, BaseModel) else []
             message = f"unknown key {path[-1]!r}" + _did_you_mean(path[-1], fields)
+        elif kind == "missing" and path and isinstance(path[-1], int):  # a tuple one item short
+            items = _value_at(data, path[:-1])
+            size = len(typing.get_args(_strip(type_at(model, path[:-1], data))))
+            path = path[:-1]
+            message = f"needs {size} items, got {len(items) if isinstance(items, list) else items!r}"
         elif kind == "missing":
             message = "missing required key"
             where = locate(provenance, path[:-1])
         elif kind == "union_tag_invalid":
             expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
-            message = f"unknown type {ctx.get('tag')!r}" + _did_you_mean(ctx.get("tag"), expected)
+            node = _value_at(data, path)
+            tag = node.get("type") if isinstance(node, dict) else node
+            if isinstance(tag, str):
+                message = f"unknown type {tag!r}" + _did_you_mean(tag, expected)
+            else:
+                message = f"'type' must be a component name, got {tag!r}; expected one of: {', '.join(expected)}"
             message += "".join(f"\n    plugin {p.name!r} ({p.distribution}) failed to load and may provide it: "
                                f"{p.error}" for p in registry.plugins.failed)
             where = locate(provenance, path + ("type",))

@@ -17,6 +17,9 @@ from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError
 
 Provenance = dict[KeyPath, Location]
 
+MAX_VALUES = 100_000
+"""Most values a recipe may hold once YAML aliases are expanded (a guard against alias bombs)."""
+
 
 class StrictLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 floats and booleans."""
@@ -42,6 +45,11 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]
     try:
         loader = StrictLoader(text)  # rejects control characters already
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:  # a control character: the reader knows only its offset
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise RecipeError([Problem(Location(file, line), (), f"not valid YAML: unacceptable character "
+                                                             f"#x{code:04x}: {exc.reason}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -53,7 +61,7 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]
     problems: list[Problem] = []
     if node is None:
         return {}, {(): Location(file, 1)}
-    value = _construct(loader, node, (), file, provenance, problems)
+    value = _construct(loader, node, (), file, provenance, problems, frozenset())
     provenance.setdefault((), Location(file, 1))
     if problems:
         raise RecipeError(problems)
@@ -62,11 +70,17 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]
 
 def load_yaml_file(path: Path) -> tuple[Any, Provenance]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise RecipeError([Problem(Location(str(path)), (), "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise RecipeError([Problem(Location(str(path)), (), f"cannot read the file: {exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RecipeError([Problem(Location(str(path), line), (), f"cannot read the file: not UTF-8 text "
+                                   f"({exc.reason} at byte {exc.start}); save it as UTF-8")]) from None
     return load_yaml_text(text, str(path))
 
 
@@ -77,8 +91,20 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
 
 
 def _construct(loader: StrictLoader, node: yaml.Node, path: KeyPath, file: str | None,
-               provenance: Provenance, problems: list[Problem]) -> Any:
-    provenance.setdefault(path, Location(file, node.start_mark.line + 1))
+               provenance: Provenance, problems: list[Problem], enclosing: frozenset[int]) -> Any:
+    """Build the value of ``node`` at ``path``; ``enclosing`` holds the ids of the collections
+    around it, so an alias to one of them (a recursive anchor) is a problem, not a hang."""
+    where = Location(file, node.start_mark.line + 1)
+    provenance.setdefault(path, where)
+    if len(provenance) > MAX_VALUES:
+        raise RecipeError([Problem(where, path[:1], f"more than {MAX_VALUES} values once YAML aliases are "
+                                                "expanded; write the recipe out without nested aliases")])
+    if id(node) in enclosing:
+        problems.append(Problem(where, path, "a YAML alias refers to a mapping or list that contains it "
+                                             "(a recursive anchor); write the value out instead"))
+        return None
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        enclosing = enclosing | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         first_line: dict[Any, int] = {}
@@ -87,10 +113,19 @@ def _construct(loader: StrictLoader, node: yaml.Node, path: KeyPath, file: str |
                 problems.append(Problem(Location(file, key_node.start_mark.line + 1), path,
                                         "YAML merge keys (<<) are not supported; use 'extends:'"))
                 continue
-            key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
-            if not isinstance(key, (str, int)):
-                problems.append(Problem(Location(file, line), path, f"keys must be strings, got {key!r}"))
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(Location(file, line), path, "keys must be strings, got a "
+                                        f"{'mapping' if isinstance(key_node, yaml.MappingNode) else 'list'}"))
+                continue
+            try:
+                key = loader.construct_object(key_node, deep=True)
+            except Exception as exc:  # a bad explicit tag (!!int x): ValueError, KeyError, ...
+                problems.append(Problem(Location(file, line), path, f"bad key: {_construct_reason(exc, key_node)}"))
+                continue
+            if not isinstance(key, str):
+                hint = f"; quote it: '{key_node.value}'" if key is not None else ""
+                problems.append(Problem(Location(file, line), path, f"keys must be strings, got {key!r}{hint}"))
                 continue
             if key in out:
                 problems.append(Problem(Location(file, line), path + (key,),
@@ -98,13 +133,19 @@ def _construct(loader: StrictLoader, node: yaml.Node, path: KeyPath, file: str |
                 continue
             first_line[key] = line
             provenance[path + (key,)] = Location(file, line)
-            out[key] = _construct(loader, value_node, path + (key,), file, provenance, problems)
+            out[key] = _construct(loader, value_node, path + (key,), file, provenance, problems, enclosing)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, path + (i,), file, provenance, problems)
+        return [_construct(loader, item, path + (i,), file, provenance, problems, enclosing)
                 for i, item in enumerate(node.value)]
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        problems.append(Problem(Location(file, node.start_mark.line + 1), path, f"bad value: {_yaml_reason(exc)}"))
+    except Exception as exc:  # a bad explicit tag (!!int x): ValueError, KeyError, ...
+        problems.append(Problem(where, path, f"bad value: {_construct_reason(exc, node)}"))
         return None
+
+
+def _construct_reason(exc: Exception, node: yaml.Node) -> str:
+    if isinstance(exc, yaml.YAMLError):
+        return _yaml_reason(exc)
+    return f"cannot read {node.value!r} as {node.tag.replace('tag:yaml.org,2002:', '!!')}"
