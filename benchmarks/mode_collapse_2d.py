@@ -67,13 +67,15 @@ def main() -> int:
     parser.add_argument("--layouts", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--models", nargs="+", default=["gan", "pacgan2"], choices=["gan", "pacgan2"])
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
+    parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared between jobs)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-2d"))
     args = parser.parse_args()
     # Parallel runs each get their share of the cores: oversubscribed OpenMP threads spin and
     # slow small models down by an order of magnitude.
-    ENV["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+    ENV["OMP_NUM_THREADS"] = str(args.threads or max(1, (os.cpu_count() or 1) // args.jobs))
 
-    jobs = [(m, layout, s) for layout in args.layouts for m in args.models for s in range(args.seeds)]
+    # Seed by seed, so an interrupted benchmark has the same seeds of every configuration.
+    jobs = [(m, layout, s) for s in range(args.seeds) for layout in args.layouts for m in args.models]
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda job: run_one(*job, args.out, args.steps), jobs))
     table: dict[tuple[str, str], list[dict]] = {}

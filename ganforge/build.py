@@ -14,7 +14,7 @@ from torch import nn
 from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
 from ganforge.objective import Objective
-from ganforge.recipe.model import OptimConfig
+from ganforge.recipe.model import NET_KINDS, OptimConfig
 from ganforge.registry import Registry, default_registry
 from ganforge.train.optim import make_optimizer, make_scheduler
 
@@ -29,6 +29,8 @@ class BuildContext:
     device: torch.device
     registry: Registry
     data_info: DataInfo | None = None
+    data: Any = None
+    """The training data (None when a run is rebuilt for sampling or evaluation only)."""
     nets: dict[str, nn.Module] = field(default_factory=dict)
     losses: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
@@ -79,7 +81,7 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
                        run_dir=run_dir)
     data = None
     if data_info is None:
-        data = ctx.build("data", recipe.data)
+        data = ctx.data = ctx.build("data", recipe.data)
         data_info = data.info
     ctx.data_info = data_info
     for name, params in recipe.models.items():
@@ -98,4 +100,4 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
 
 
 def kind_of(registry: Registry, net_type: str) -> str:
-    return "generator" if net_type in registry.names("generator") else "discriminator"
+    return next(kind for kind in NET_KINDS if net_type in registry.names(kind))

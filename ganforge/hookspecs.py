@@ -42,6 +42,11 @@ def ganforge_register_discriminators(register: Register) -> None:
 
 
 @hookspec
+def ganforge_register_encoders(register: Register) -> None:
+    """Register encoder nets (data to latent, as in BiGAN): factories ``(params, ctx) -> torch.nn.Module``."""
+
+
+@hookspec
 def ganforge_register_losses(register: Register) -> None:
     """Register losses: adversarial losses and regularisers used by objectives."""
 

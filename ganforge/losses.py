@@ -89,6 +89,23 @@ class GradientPenalty:
         return self.weight * (grad.flatten(1).norm(2, dim=1) - self.target).pow(2).mean()
 
 
+class R1Penalty:
+    """R1 (Mescheder et al. 2018): ``gamma / 2 * ||grad critic(x)||^2`` on real samples only,
+    in float32 outside autocast."""
+
+    role = "discriminator-regulariser"
+
+    def __init__(self, gamma: float = 10.0):
+        self.gamma = gamma
+
+    def __call__(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+        real = real.detach().float().requires_grad_(True)
+        with torch.autocast(real.device.type, enabled=False):
+            scores = critic(real).float()
+            (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+        return 0.5 * self.gamma * grad.flatten(1).pow(2).sum(1).mean()
+
+
 def minimax(params, ctx) -> Minimax:
     return Minimax(params.label_smoothing)
 
@@ -111,3 +128,7 @@ def wasserstein(params, ctx) -> Wasserstein:
 
 def gradient_penalty(params, ctx) -> GradientPenalty:
     return GradientPenalty(params.weight, params.target)
+
+
+def r1(params, ctx) -> R1Penalty:
+    return R1Penalty(params.gamma)

@@ -43,6 +43,10 @@ class Objective:
         """Generated samples for ``inputs``: images in [-1, 1] or vectors."""
         raise NotImplementedError
 
+    def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
+        """Called after each optimiser step with the names just trained and the unwrapped nets:
+        the place for constraints on weights, such as WGAN's clipping."""
+
     def state_dict(self) -> dict:
         """State the game keeps between steps (such as an image history pool), saved in every
         checkpoint so that a resumed run continues exactly. Tensors and plain values only."""

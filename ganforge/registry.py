@@ -19,6 +19,7 @@ KINDS: dict[str, str] = {
     "data": "ganforge_register_data",
     "generator": "ganforge_register_generators",
     "discriminator": "ganforge_register_discriminators",
+    "encoder": "ganforge_register_encoders",
     "loss": "ganforge_register_losses",
     "objective": "ganforge_register_objectives",
     "evaluator": "ganforge_register_evaluators",

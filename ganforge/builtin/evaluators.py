@@ -3,11 +3,12 @@ Stacked-MNIST modes and conditional classifier accuracy."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
 from ganforge import hookimpl
+from ganforge.builtin.data import ImageFolderParams, NpzParams
 from ganforge.params import Params, RecipePath
 
 
@@ -88,6 +89,31 @@ class StackedMNISTParams(ClassifierParams):
     samples: int = Field(26_000, ge=1, description="Generated samples (26,000 in the PacGAN protocol).")
 
 
+class HeldoutNpz(NpzParams):
+    """Held-out images and labels from an .npz file (such as MNIST's x_test / y_test)."""
+
+    type: Literal["npz"] = Field(..., description="Data adapter.")
+    labels: str = Field(..., description="Array of integer class labels.")
+
+
+class HeldoutFolder(ImageFolderParams):
+    """Held-out images labelled by their first-level subfolder."""
+
+    type: Literal["image-folder"] = Field(..., description="Data adapter.")
+    labels: Literal[True] = Field(True, description="Labels come from the subfolder names.")
+
+
+class HeldoutAccuracyParams(Params):
+    """Classify held-out labelled data with the objective's own classifier: a semi-supervised
+    discriminator, ACGAN's auxiliary head, or InfoGAN's categorical code (with ``match``)."""
+
+    data: Annotated[Union[HeldoutNpz, HeldoutFolder], Field(discriminator="type")] = Field(
+        ..., description="Held-out labelled data, as a data block (npz or image-folder).")
+    samples: int = Field(10_000, ge=1, description="Held-out items classified (at most the data).")
+    match: bool = Field(False, description="Map predicted classes to labels one-to-one first (Hungarian matching), "
+                                           "for codes learned without labels, such as InfoGAN's.")
+
+
 @hookimpl
 def ganforge_register_evaluators(register):
     factory = "ganforge.eval.evaluators:{}"
@@ -103,5 +129,6 @@ def ganforge_register_evaluators(register):
         ("lpips", LPIPSParams, "lpips", "Learned perceptual distance of outputs to targets."),
         ("stacked-mnist", StackedMNISTParams, "stacked_mnist", "Stacked MNIST modes captured out of 1000, KL to uniform."),
         ("classifier-accuracy", ClassifierParams, "classifier_accuracy", "Share of conditional samples G(z, y) classified as y."),
+        ("heldout-accuracy", HeldoutAccuracyParams, "heldout_accuracy", "Accuracy of the objective's classifier on held-out labelled data."),
     ]:
         register(name, params=params, factory=factory.format(attr), summary=summary)

@@ -43,6 +43,12 @@ class GradientPenaltyParams(Params):
     target: float = Field(1.0, ge=0, description="Gradient norm the penalty pulls towards.")
 
 
+class R1Params(Params):
+    """R1: penalise the discriminator's gradient on real data (zero-centred)."""
+
+    gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
+
+
 @hookimpl
 def ganforge_register_losses(register):
     for name, params, summary in [
@@ -52,6 +58,7 @@ def ganforge_register_losses(register):
         ("least-squares", LeastSquaresParams, "Least-squares GAN loss."),
         ("wasserstein", WassersteinParams, "Wasserstein critic loss."),
         ("gradient-penalty", GradientPenaltyParams, "WGAN-GP gradient penalty on interpolates (a D regulariser)."),
+        ("r1", R1Params, "R1 gradient penalty on real data (a D regulariser)."),
     ]:
         factory = name.replace("-", "_")
         register(name, params=params, factory=f"ganforge.losses:{factory}", summary=summary)

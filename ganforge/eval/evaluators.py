@@ -20,7 +20,7 @@ from ganforge.eval.session import PREPROCESSING, EvalSession
 
 class Evaluator:
     name = "evaluator"
-    needs = "samples"  # "samples": generated samples; "pairs": (output, target) pairs
+    needs = "samples"  # "samples": generated samples; "pairs": (output, target) pairs; "nets": measure()
     samples = 10_000
     keys: tuple[str, ...] | None = None  # the result keys, when known before computing
 
@@ -408,6 +408,67 @@ class LPIPS(PairedMetric):
         return {"pairs": self.count, "backbone": self.p.net}
 
 
+# ----------------------------------------------------------------- the objective's own classifier
+
+class HeldoutAccuracy(Evaluator):
+    """Accuracy of ``objective.classify(nets, x)`` (class logits) on held-out labelled data.
+    With ``match``, predicted classes are first mapped one-to-one onto labels by Hungarian
+    matching on the confusion matrix (classes learned without labels have arbitrary order)."""
+
+    name = "heldout-accuracy"
+    needs = "nets"
+    keys = ("heldout_accuracy",)
+
+    def __init__(self, params: Any, ctx: Any):
+        self.p, self.ctx = params, ctx
+        self.samples = params.samples
+        self.count = 0
+        self.protocol_extra: dict[str, Any] = {}
+
+    def measure(self, run: Any, nets: dict, batch_size: int) -> None:
+        from torch.utils.data import DataLoader
+
+        classify = getattr(run.objective, "classify", None)
+        if classify is None:
+            raise GanforgeError(f"heldout-accuracy needs an objective with its own classifier (semi-supervised, "
+                                f"acgan, infogan); {run.recipe.objective.type!r} has none")
+        data = self.ctx.registry.get("data", self.p.data.type).build(self.p.data, self.ctx)
+        predictions, labels = [], []
+        for batch in DataLoader(data, batch_size=batch_size):
+            if self.count >= self.samples:
+                break
+            x, y = batch["x"][: self.samples - self.count], batch["y"][: self.samples - self.count]
+            predictions.append(classify(nets, x.to(run.device)).argmax(1).cpu())
+            labels.append(y.long())
+            self.count += len(x)
+        self.predicted, self.labels = torch.cat(predictions), torch.cat(labels)
+
+    def compute(self) -> dict[str, float]:
+        predicted, labels = self.predicted, self.labels
+        if self.p.match:
+            predicted = match_classes(predicted, labels)
+        return {"heldout_accuracy": float((predicted == labels).float().mean())}
+
+    def protocol(self) -> dict[str, Any]:
+        data = self.p.data
+        source = str(getattr(data, "path", None) or getattr(data, "root", ""))
+        return {"samples": self.count, "data": source, "matched": self.p.match}
+
+
+def match_classes(predicted: Tensor, labels: Tensor) -> Tensor:
+    """Relabel ``predicted`` by the one-to-one mapping onto ``labels`` that agrees most often
+    (Hungarian matching); predicted classes left unmatched map to their most common label."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = int(predicted.max()) + 1, int(labels.max()) + 1
+    confusion = torch.zeros(rows, cols, dtype=torch.long)
+    confusion.index_put_((predicted, labels), torch.ones_like(labels), accumulate=True)
+    mapping = confusion.argmax(1)
+    matched_rows, matched_cols = linear_sum_assignment(-confusion.numpy())
+    mapping[torch.as_tensor(matched_rows)] = torch.as_tensor(matched_cols)
+    return mapping[predicted]
+
+
 # ----------------------------------------------------------------- factories
 
 def _factory(cls):
@@ -427,3 +488,7 @@ l1 = _factory(L1)
 lpips = _factory(LPIPS)
 stacked_mnist = _factory(StackedMNISTModes)
 classifier_accuracy = _factory(ClassifierAccuracy)
+
+
+def heldout_accuracy(params: Any, ctx: Any) -> HeldoutAccuracy:
+    return HeldoutAccuracy(params, ctx)

@@ -56,6 +56,9 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
             _sample_pass(run, nets, sampled, session, batch_size, seed)
         if paired:
             _paired_pass(run, nets, paired, session, batch_size)
+        for evaluator in evaluators.values():
+            if evaluator.needs == "nets":  # measures the nets directly (a classifier on held-out data)
+                evaluator.measure(run, nets, batch_size)
         metrics: dict[str, Any] = {}
         for evaluator in evaluators.values():
             metrics.update(evaluator.compute())

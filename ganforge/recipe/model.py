@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_val
 from ganforge.params import Params
 from ganforge.registry import ComponentSpec, Registry
 
-NET_KINDS = ("generator", "discriminator")
+NET_KINDS = ("generator", "discriminator", "encoder")
 
 
 # ---------------------------------------------------------------- fixed sections
@@ -79,6 +79,16 @@ class NanRollbackConfig(Params):
     max_rollbacks: int = Field(3, ge=1, description="Stop with the error after this many rollbacks.")
 
 
+class AugmentConfig(Params):
+    """DiffAugment: random colour, translation and cutout applied to everything the
+    discriminators see, real and generated (images only)."""
+
+    policy: list[Literal["color", "translation", "cutout"]] = Field(
+        ["color", "translation", "cutout"], min_length=1, description="Augmentations, applied in this order.")
+    translation: float = Field(0.125, gt=0, le=0.5, description="Largest shift as a fraction of the side.")
+    cutout: float = Field(0.5, gt=0, le=1, description="Side of the cut-out square as a fraction of the image side.")
+
+
 class TrainConfig(Params):
     """How long and how to train."""
 
@@ -95,6 +105,7 @@ class TrainConfig(Params):
     workers: int = Field(0, ge=0, description="Data-loading worker processes.")
     progress: bool = Field(True, description="Show a progress bar on a terminal.")
     sync_batch_norm: bool = Field(False, description="With several ranks, batch norm statistics over the global batch (SyncBatchNorm; GPUs).")
+    augment: AugmentConfig | None = Field(None, description="Differentiable augmentation of the discriminators' inputs; null for none.")
     nan_rollback: NanRollbackConfig | None = Field(
         None, description="Opt-in: on a NaN/Inf loss roll back to the last good checkpoint with lower learning rates "
                           "instead of stopping.")
@@ -195,8 +206,9 @@ def recipe_model(registry: Registry) -> type[RecipeBase]:
     names = [n for kind in NET_KINDS for n in registry.names(kind)]
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:
-        raise ValueError(f"a generator and a discriminator share the name(s) {clash}; net names must "
-                         "be unique across both kinds because recipes name them in one 'models' block")
+        raise ValueError(f"nets of different kinds share the name(s) {clash}; net names must be unique "
+                         "across generators, discriminators and encoders because recipes name them in one "
+                         "'models' block")
     output = create_model(
         "OutputConfig", __base__=OutputConfig,
         trackers=(list[component_slot(registry, ("tracker",))], OutputConfig.model_fields["trackers"]),
@@ -210,7 +222,7 @@ def recipe_model(registry: Registry) -> type[RecipeBase]:
         __base__=RecipeBase,
         data=(component_slot(registry, ("data",)), Field(..., description="The data adapter.")),
         models=(dict[str, component_slot(registry, NET_KINDS)],
-                Field(..., min_length=1, description="Named nets (generators and discriminators).")),
+                Field(..., min_length=1, description="Named nets (generators, discriminators, encoders).")),
         objective=(component_slot(registry, ("objective",)), Field(..., description="The game being trained.")),
         losses=(dict[str, component_slot(registry, ("loss",))],
                 Field(default_factory=lambda: {"adversarial": {"type": "non-saturating"}},

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ganforge import distributed
+from ganforge.augment import Augmented, DiffAugment
 from ganforge.build import Run
 from ganforge.data.stream import BatchStream
 from ganforge.errors import GanforgeError, RunFolderError
@@ -126,6 +127,7 @@ class Trainer:
         ema = self.config.ema
         self.ema = EMA({n: run.nets[n] for n in objective.generators}, ema.decay, ema.start) if ema else None
         self.trained = (*objective.generators, *objective.discriminators)
+        self.augment = self.diff_augment()
         self.evaluation = PeriodicEval(run, folder)
         self.lr_scale, self.rollbacks = 1.0, 0  # changed only by train.nan_rollback
         self._reference: torch.Tensor | None = None
@@ -155,6 +157,16 @@ class Trainer:
             wrapped[name] = DistributedDataParallel(self.run.nets[name], **no_buffer_sync,
                                                     device_ids=[device.index] if device.type == "cuda" else None)
         return wrapped
+
+    def diff_augment(self) -> DiffAugment | None:
+        config = self.config.augment
+        if config is None:
+            return None
+        info = self.run.ctx.data_info
+        if info is None or not info.is_image:
+            raise GanforgeError(f"train.augment works on images, but this data holds vectors of shape "
+                                f"{info.shape if info else '?'}; remove train.augment")
+        return DiffAugment(config.policy, config.translation, config.cutout)
 
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
@@ -223,12 +235,15 @@ class Trainer:
             optimizers[name].zero_grad(set_to_none=True)
         # Trained nets run through DDP (gradients averaged over ranks); frozen ones run bare.
         playing = {**nets, **{name: self.parallel[name] for name in names if name in self.parallel}}
+        if self.augment:  # every discriminator sees augmented inputs, in both phases
+            playing.update({name: Augmented(playing[name], self.augment) for name in self.run.objective.discriminators})
         with self.precision.autocast():
             loss, logs = loss_fn(playing, batch)
         scaler.scale(loss).backward()
         for name in names:
             scaler.step(optimizers[name])
         scaler.update()
+        self.run.objective.after_step(names, nets)
         return logs
 
     # ------------------------------------------------------------------ around the loop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ganforge import ObjectiveParams, Params, hookimpl
 
@@ -17,6 +17,8 @@ class MLPGeneratorParams(Params):
     depth: int = Field(4, ge=1, description="Hidden layers.")
     batch_norm: bool = Field(True, description="Batch norm after each hidden layer.")
     activation: Literal["relu", "leaky-relu", "tanh"] = Field("relu", description="Hidden activation.")
+    conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to z); needs labelled data.")
+    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
 
 
 class MLPDiscriminatorParams(Params):
@@ -29,6 +31,39 @@ class MLPDiscriminatorParams(Params):
     batch_norm: bool = Field(False, description="Batch norm after each hidden layer.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
     pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
+    conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to the input); needs labelled data.")
+    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last hidden layer (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
+    noise_std: float = Field(0.0, ge=0, description="Gaussian noise added to the input of each layer while training (Improved GAN).")
+
+
+class JointMLPDiscriminatorParams(Params):
+    """BiGAN/ALI discriminator: a fully connected net over a sample and a latent vector, D(x, z)."""
+
+    z_dim: int = Field(..., ge=1, description="Latent size (the generator's and the encoder's).")
+    width: int = Field(1024, ge=1, description="Units per hidden layer.")
+    depth: int = Field(2, ge=1, description="Hidden layers.")
+    activation: Literal["relu", "leaky-relu", "maxout"] = Field("leaky-relu", description="Hidden activation.")
+    maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
+    dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
+
+
+class MLPEncoderParams(Params):
+    """Fully connected encoder: a sample to a latent vector (BiGAN's E)."""
+
+    z_dim: int = Field(..., ge=1, description="Latent size (the generator's).")
+    width: int = Field(1024, ge=1, description="Units per hidden layer.")
+    depth: int = Field(2, ge=1, description="Hidden layers.")
+    activation: Literal["relu", "leaky-relu", "tanh"] = Field("leaky-relu", description="Hidden activation.")
+    batch_norm: bool = Field(True, description="Batch norm after each hidden layer.")
+
+
+class DCGANEncoderParams(Params):
+    """DCGAN-style encoder: strided convolutions from an image to a latent vector."""
+
+    z_dim: int = Field(..., ge=1, description="Latent size (the generator's).")
+    width: int = Field(64, ge=1, description="Channels of the first layer (doubled per layer).")
+    max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
 
 
 class DCGANGeneratorParams(Params):
@@ -38,6 +73,8 @@ class DCGANGeneratorParams(Params):
     width: int = Field(64, ge=1, description="Channels of the last hidden layer (doubled per layer towards 4x4).")
     max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
     batch_norm: bool = Field(True, description="Batch norm in hidden layers.")
+    conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to z); needs labelled data.")
+    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
 
 
 class DCGANDiscriminatorParams(Params):
@@ -47,6 +84,9 @@ class DCGANDiscriminatorParams(Params):
     max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
     norm: Literal["batch", "spectral", "none"] = Field("batch", description="Normalisation of hidden layers.")
     pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
+    conditional: bool = Field(False, description="Take a class label y too (embedding channels joined to the image); needs labelled data.")
+    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last features (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
 
 
 class UnconditionalParams(ObjectiveParams):
@@ -58,6 +98,64 @@ class UnconditionalParams(ObjectiveParams):
 
     def required_models(self) -> dict[str, str]:
         return {self.generator: "generator", self.discriminator: "discriminator"}
+
+    def required_losses(self) -> tuple[str, ...]:
+        return ("adversarial",)
+
+
+class WGANParams(UnconditionalParams):
+    """WGAN with weight clipping: a Wasserstein critic trained d_steps times per G step."""
+
+    d_steps: int = Field(5, ge=1, description="Critic steps per generator step (n_critic).")
+    clip: float = Field(0.01, gt=0, description="Clip every critic weight to [-clip, clip] after each critic step.")
+
+
+class ConditionalParams(UnconditionalParams):
+    """Conditional GAN: G(z, y) and D(x, y) both see the class label."""
+
+
+class ACGANParams(UnconditionalParams):
+    """ACGAN: a conditional G, and a D that also classifies (aux_outputs: the number of classes)."""
+
+    class_weight: float = Field(1.0, ge=0, description="Weight of the auxiliary classification loss.")
+
+
+class InfoGANParams(UnconditionalParams):
+    """InfoGAN: structured codes in G's input, recovered by a Q head (D's aux_outputs)."""
+
+    categorical: list[int] = Field([10], description="Sizes of the categorical codes (one-hot in z).")
+    continuous: int = Field(2, ge=0, description="Continuous codes, uniform in [-1, 1].")
+    categorical_weight: float = Field(1.0, ge=0, description="Weight (lambda) of the categorical information term.")
+    continuous_weight: float = Field(0.1, ge=0, description="Weight (lambda) of the continuous information term.")
+
+    @field_validator("categorical")
+    @classmethod
+    def _sizes(cls, sizes: list[int]) -> list[int]:
+        if any(k < 2 for k in sizes):
+            raise ValueError("each categorical code needs at least 2 values")
+        return sizes
+
+
+class SemiSupervisedParams(UnconditionalParams):
+    """Semi-supervised GAN: D classifies K classes plus 'generated' (aux_outputs: K), learning the
+    classes from a labelled subset of the data."""
+
+    labels: int = Field(100, ge=1, description="Size of the labelled subset (spread evenly over the classes, fixed by the seed).")
+    labelled_batch: int = Field(100, ge=1, description="Labelled examples per discriminator step (drawn from the subset).")
+    supervised_weight: float = Field(1.0, ge=0, description="Weight of the supervised cross-entropy.")
+    feature_matching: bool = Field(True, description="G matches D's mean features on real data (Salimans et al.); false: G plays the adversarial loss.")
+
+
+class BiGANParams(ObjectiveParams):
+    """BiGAN/ALI: an encoder learns z from x; a joint discriminator judges (x, z) pairs."""
+
+    generator: str = Field("generator", description="Name of the generator in `models`.")
+    encoder: str = Field("encoder", description="Name of the encoder in `models`.")
+    discriminator: str = Field("discriminator", description="Name of the joint discriminator in `models`.")
+    d_steps: int = Field(1, ge=1, description="Discriminator steps per generator step (k).")
+
+    def required_models(self) -> dict[str, str]:
+        return {self.generator: "generator", self.encoder: "encoder", self.discriminator: "discriminator"}
 
     def required_losses(self) -> tuple[str, ...]:
         return ("adversarial",)
@@ -79,9 +177,30 @@ def ganforge_register_discriminators(register):
     register("dcgan-discriminator", params=DCGANDiscriminatorParams,
              factory="ganforge_classic.dcgan:DCGANDiscriminator.build",
              summary="DCGAN discriminator for any power-of-two image size from 16 up.")
+    register("joint-mlp-discriminator", params=JointMLPDiscriminatorParams,
+             factory="ganforge_classic.mlp:JointMLPDiscriminator.build",
+             summary="BiGAN/ALI discriminator over (x, z) pairs.")
+
+
+@hookimpl
+def ganforge_register_encoders(register):
+    register("mlp-encoder", params=MLPEncoderParams, factory="ganforge_classic.mlp:MLPEncoder.build",
+             summary="Fully connected encoder from a sample to a latent vector.")
+    register("dcgan-encoder", params=DCGANEncoderParams, factory="ganforge_classic.dcgan:DCGANEncoder.build",
+             summary="Convolutional encoder from an image to a latent vector.")
 
 
 @hookimpl
 def ganforge_register_objectives(register):
     register("unconditional", params=UnconditionalParams, factory="ganforge_classic.objectives:Unconditional",
              summary="Unconditional GAN: k discriminator steps per generator step.")
+    for name, params, factory, summary in [
+        ("wgan", WGANParams, "objectives:WeightClippedWGAN", "WGAN: Wasserstein critic with weight clipping."),
+        ("conditional", ConditionalParams, "conditional:Conditional", "Conditional GAN: both nets see the class label."),
+        ("acgan", ACGANParams, "conditional:ACGAN", "ACGAN: conditional G, D with an auxiliary classifier."),
+        ("infogan", InfoGANParams, "infogan:InfoGAN", "InfoGAN: latent codes recovered by a Q head (mutual information)."),
+        ("semi-supervised", SemiSupervisedParams, "semi_supervised:SemiSupervised",
+         "Semi-supervised GAN: a (K+1)-class discriminator learning from a labelled subset."),
+        ("bigan", BiGANParams, "bigan:BiGAN", "BiGAN/ALI: an encoder trained jointly; D judges (x, z) pairs."),
+    ]:
+        register(name, params=params, factory=f"ganforge_classic.{factory}", summary=summary)

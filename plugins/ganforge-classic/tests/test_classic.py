@@ -107,7 +107,7 @@ def test_packed_discriminators_give_one_logit_per_pack():
     logits.sum().backward()
     assert points.grad.abs().sum(dim=1).gt(0).all()  # every sample of every pack is judged
     conv = DCGANDiscriminator((3, 16, 16), width=8, pack=2)
-    assert conv.net[0].in_channels == 6 and conv(torch.randn(4, 3, 16, 16)).shape == (2,)
+    assert conv.trunk[0].in_channels == 6 and conv(torch.randn(4, 3, 16, 16)).shape == (2,)
 
 
 def test_pacgan_recipes_train(tmp_path):

@@ -1,0 +1,130 @@
+"""Semi-supervised GAN (Odena 2016; Salimans et al. 2016): D is a (K+1)-way classifier, the
+K data classes plus "generated". It learns the classes from a small labelled subset and the
+rest of the data from the GAN game, and is then scored as a classifier on held-out data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganforge import distributed
+from ganforge.errors import GanforgeError
+from ganforge.objective import Logs, Nets
+from ganforge_classic.objectives import AdversarialGame, check_aux
+
+
+def balanced_subset(labels: Tensor, size: int, classes: int, seed: int) -> Tensor:
+    """Indices of ``size`` items, as evenly spread over the classes as the data allows (the
+    same for a given seed)."""
+    generator = torch.Generator().manual_seed(seed)
+    per_class = [torch.nonzero(labels == k).flatten() for k in range(classes)]
+    per_class = [idx[torch.randperm(len(idx), generator=generator)] for idx in per_class]
+    chosen: list[Tensor] = []
+    want = [size // classes + (1 if k < size % classes else 0) for k in range(classes)]
+    for k, idx in enumerate(per_class):
+        if len(idx) < want[k]:
+            raise GanforgeError(f"the semi-supervised objective wants {want[k]} labelled examples of class {k} "
+                                f"but the data has {len(idx)}; lower `labels`")
+        chosen.append(idx[: want[k]])
+    return torch.cat(chosen).sort().values
+
+
+def labels_of(data: Any) -> Tensor:
+    """Every item's label: the adapter's ``labels`` array when it has one, else item by item."""
+    labels = getattr(data, "labels", None)
+    if labels is not None:
+        return torch.as_tensor(labels).long().flatten()
+    return torch.tensor([int(data[i]["y"]) for i in range(len(data))])
+
+
+class SemiSupervised(AdversarialGame):
+    """D's auxiliary head gives K class logits l_k and its main output the "generated" logit
+    l_fake, so p(real | x) = sum_k exp(l_k) / (sum_k exp(l_k) + exp(l_fake)): the real/fake
+    logit fed to ``losses.adversarial`` is logsumexp(l) - l_fake. D also minimises the
+    cross-entropy of the classes on a batch from the labelled subset. G matches the mean of
+    D's last hidden features on real data (feature matching) or, with
+    ``feature_matching: false``, plays the adversarial loss."""
+
+    name = "semi-supervised"
+
+    def __init__(self, params, ctx):
+        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
+        self.d_steps = params.d_steps
+        self.z_dim = ctx.nets[params.generator].z_dim
+        self.classes = ctx.data_info.num_classes
+        if not self.classes:
+            raise GanforgeError("the semi-supervised objective needs labelled data (data with classes, such as "
+                                "npz with `labels:`); only `labels` of them are used as labels")
+        check_aux(ctx.nets[params.discriminator], params.discriminator, self.classes, self.name,
+                  "one logit per class of the data")
+        self.labelled_batch, self.supervised_weight = params.labelled_batch, params.supervised_weight
+        self.feature_matching = params.feature_matching
+        self.use_losses(ctx.losses)
+        self.labelled_x = self.labelled_y = None
+        if ctx.data is not None:  # None when the run is rebuilt only to sample or evaluate
+            if params.labels > len(ctx.data):
+                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
+            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed)
+            items = [ctx.data[int(i)] for i in index]
+            self.labelled_x = torch.stack([item["x"] for item in items])
+            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+
+    def noise(self, n: int, device: torch.device) -> Tensor:
+        return distributed.randn(n, self.z_dim, device=device)
+
+    @staticmethod
+    def real_logit(outputs: tuple[Tensor, Tensor]) -> Tensor:
+        fake_class, classes = outputs
+        return torch.logsumexp(classes.float(), 1) - fake_class.float()
+
+    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """A batch drawn (with replacement) from the labelled subset: this rank's share."""
+        if self.labelled_x is None:
+            raise GanforgeError("the semi-supervised objective was built without data; it can sample and "
+                                "classify but not train")
+        n = max(1, self.labelled_batch // distributed.current().size)
+        index = (distributed.rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
+        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
+
+    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+        real = batch["x"]  # its labels are not used: only the labelled subset's are
+        with torch.no_grad():
+            fake = g(self.noise(len(real), real.device))
+        real_logits, fake_logits = self.real_logit(d(real)), self.real_logit(d(fake))
+        unsupervised = self.adversarial.discriminator(real_logits, fake_logits)
+        x, y = self.labelled(real.device)
+        classes = d(x)[1].float()
+        supervised = F.cross_entropy(classes, y)
+        loss = unsupervised + self.supervised_weight * supervised
+        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean(),
+                "d/loss_unsupervised": unsupervised.detach(), "d/loss_supervised": supervised.detach(),
+                "d/accuracy_labelled": (classes.argmax(1) == y).float().mean()}
+        loss = self.regularise(loss, logs, lambda x: self.real_logit(d(x)), real, fake)
+        logs["d/loss"] = loss.detach()
+        return loss, logs
+
+    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+        real = batch["x"]
+        fake = g(self.noise(len(real), real.device))
+        if self.feature_matching:
+            with torch.no_grad():
+                target = d.features(real).float().mean(0)
+            loss = (d.features(fake).float().mean(0) - target).pow(2).mean()
+        else:
+            loss = self.adversarial.generator(self.real_logit(d(fake)))
+        return loss, {"g/loss": loss.detach()}
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
+        return {"z": torch.randn(n, self.z_dim, generator=generator)}
+
+    def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
+        return nets[self.generators[0]](inputs["z"])
+
+    def classify(self, nets: Nets, x: Tensor) -> Tensor:
+        """D's K class logits."""
+        return nets[self.discriminators[0]](x)[1]
