@@ -49,3 +49,15 @@ def test_gradient_penalty_is_zero_for_a_unit_gradient_critic_and_has_gradients()
     assert penalty.item() == pytest.approx(40.0, rel=1e-5)
     penalty.backward()
     assert unit.weight.grad is not None and unit.weight.grad.abs().sum() > 0
+
+
+def test_r1_is_half_gamma_times_the_squared_gradient_on_real_data():
+    from ganforge.losses import R1Penalty
+
+    weight = torch.tensor([1.0, -2.0, 2.0])
+    critic = lambda x: x @ weight  # noqa: E731  (gradient w everywhere: ||w||^2 = 9)
+    real, fake = torch.randn(5, 3), torch.randn(5, 3) * 100
+    assert float(R1Penalty(gamma=4.0)(critic, real, fake).detach()) == pytest.approx(0.5 * 4.0 * 9)
+    quadratic = lambda x: (x ** 2).sum(1)  # noqa: E731  (gradient 2x: depends on the real points only)
+    real = torch.ones(4, 3)
+    assert float(R1Penalty(gamma=1.0)(quadratic, real, fake).detach()) == pytest.approx(0.5 * 12)
