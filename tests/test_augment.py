@@ -74,7 +74,7 @@ def test_trainer_augments_real_and_fake_alike(tmp_path, registry, monkeypatch):
     # D sees only what augmentation returns (zeros here), so real and fake score the same
     assert all(r["d/real"] == pytest.approx(r["d/fake"]) for r in records)
 
-    recipe["data"] = {"type": "gaussian-mixture"}
+    recipe["data"], recipe["output"]["dir"] = {"type": "gaussian-mixture"}, str(tmp_path / "vectors")
     recipe["models"] = {"generator": {"type": "mlp-generator", "z_dim": 2},
                         "discriminator": {"type": "mlp-discriminator"}}
     with pytest.raises(GanforgeError, match="train.augment works on images"):
