@@ -147,3 +147,36 @@ def test_stream_shards_without_overlap():
 def test_stream_rejects_a_dataset_smaller_than_a_batch():
     with pytest.raises(DataError, match="fewer than one batch"):
         BatchStream(GaussianMixture(np.zeros((1, 2)), 1.0, 5, seed=0), 8, seed=0)
+
+
+def test_image_folder_reads_a_zip_archive_and_a_folder_inside_it(tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from ganforge.builtin.data import ImageFolderParams
+    from ganforge.data.image_folder import ImageFolder
+    from ganforge.errors import DataError
+
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for split in ("train", "test"):
+            for label, colour in (("cat", (255, 0, 0)), ("dog", (0, 0, 255))):
+                for i in range(3):
+                    buffer = io.BytesIO()
+                    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+                    handle.writestr(f"{split}/{label}/{i}.png", buffer.getvalue())
+        handle.writestr("test/dog/broken.png", b"not an image")
+    data = ImageFolder(ImageFolderParams(root=archive / "train", labels=True), seed=0)
+    assert len(data) == 6 and data.info.class_names == ("cat", "dog") and data.info.shape == (3, 8, 8)
+    first, last = data[0], data[5]
+    assert first["y"] == 0 and last["y"] == 1
+    assert first["x"][0].min() == 1 and last["x"][2].min() == 1 and last["x"][0].max() == -1
+    with pytest.raises(DataError, match=r"broken.png.*not an image"):
+        ImageFolder(ImageFolderParams(root=archive / "test", labels=True), seed=0)
+    with pytest.warns(UserWarning, match="skipped 1 unreadable"):
+        assert len(ImageFolder(ImageFolderParams(root=archive / "test", on_error="skip"), seed=0)) == 6
+    with pytest.raises(DataError, match=r"has no folder 'val'.*\['test', 'train'\]"):
+        ImageFolder(ImageFolderParams(root=archive / "val"), seed=0)
+    assert data.fingerprint() == ImageFolder(ImageFolderParams(root=archive / "train", labels=True), seed=0).fingerprint()

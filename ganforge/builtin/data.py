@@ -55,7 +55,7 @@ class ShapesParams(Params):
 class ImageFolderParams(Params):
     """Any folder tree of images; optional class labels from the first level of subfolders."""
 
-    root: RecipePath = Field(..., description="Folder of images (relative to the recipe file).")
+    root: RecipePath = Field(..., description="Folder of images (relative to the recipe file), a .zip of them, or a folder inside one (images.zip/train).")
     size: int | None = Field(None, ge=1, description="Resize the shorter side to this, then crop square (default: the images' own size).")
     crop: Literal["center", "random"] = Field("center", description="How to crop to a square.")
     flip: bool = Field(False, description="Random horizontal flips.")

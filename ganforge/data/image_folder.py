@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
@@ -39,10 +41,16 @@ class ImageFolder(Dataset):
     def __init__(self, params, seed: int):
         self.p, self.seed, self.epoch = params, seed, 0
         self.root = root = Path(params.root)
-        if not root.is_dir():
-            raise DataError(f"image folder {root} does not exist; set data.root to a folder of images")
+        self.archive = find_archive(root)
+        self._zip: tuple[int, zipfile.ZipFile] | None = None
         extensions = {e.lower() for e in params.extensions}
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+        if self.archive is not None:
+            files = self._archive_files(extensions)
+        elif root.is_dir():
+            files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+        else:
+            raise DataError(f"image folder {root} does not exist; set data.root to a folder of images "
+                            "(or a .zip of them, or a folder inside one: images.zip/train)")
         if not files:
             raise DataError(f"no images ({', '.join(sorted(extensions))}) found under {root}")
         if params.labels:
@@ -56,9 +64,38 @@ class ImageFolder(Dataset):
         if params.labels:
             self.classes = tuple(sorted({f.relative_to(root).parts[0] for f in self.files}))
             self.labels = [self.classes.index(f.relative_to(root).parts[0]) for f in self.files]
-        self.size = params.size or min(probe_image(self.files[0]))
+        self.size = params.size or min(probe_image(self.files[0], self._bytes(self.files[0])))
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
                              num_classes=len(self.classes) if self.classes else None, class_names=self.classes)
+
+    def _archive_files(self, extensions: set[str]) -> list[Path]:
+        """Members of the archive under ``root``, as paths below ``root`` (for names and labels)."""
+        archive, inner = self.archive
+        try:
+            with zipfile.ZipFile(archive) as handle:
+                names = [n for n in handle.namelist() if not n.endswith("/")]
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DataError(f"cannot read the archive {archive}: {exc}; replace it with a good copy") from None
+        prefix = "" if inner == "." else inner.rstrip("/") + "/"
+        files = sorted(self.root / n[len(prefix):] for n in names
+                       if n.startswith(prefix) and PurePosixPath(n).suffix.lower() in extensions)
+        if not files and prefix and not any(n.startswith(prefix) for n in names):
+            raise DataError(f"{archive} has no folder {inner!r}; its top-level folders are "
+                            f"{sorted({n.split('/')[0] for n in names if '/' in n})}")
+        return files
+
+    def _bytes(self, file: Path) -> bytes | None:
+        """The file's bytes when it lives in an archive (None for files on disk)."""
+        if self.archive is None:
+            return None
+        archive, inner = self.archive
+        if self._zip is None or self._zip[0] != os.getpid():  # one handle per process (workers fork)
+            self._zip = (os.getpid(), zipfile.ZipFile(archive))
+        member = PurePosixPath(inner, file.relative_to(self.root).as_posix()).as_posix()
+        return self._zip[1].read(member)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_zip": None}
 
     def _readable(self, files: list[Path]) -> tuple[list[Path], list[Path]]:
         """The files whose headers read (at most ``limit``), and those that do not."""
@@ -68,7 +105,7 @@ class ImageFolder(Dataset):
             if self.p.limit and len(good) >= self.p.limit:
                 break
             try:
-                probe_image(file)
+                probe_image(file, self._bytes(file))
                 good.append(file)
             except UnreadableImage as exc:
                 bad.append(exc)
@@ -93,6 +130,12 @@ class ImageFolder(Dataset):
         """Each file's path, size and modification time: changes when any image is added,
         removed or rewritten, without reading every image."""
         digest = hashlib.sha256()
+        if self.archive is not None:
+            stat = self.archive[0].stat()
+            digest.update(f"{self.archive[0].name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            for file in self.files:
+                digest.update(f"{file.relative_to(self.root)}\n".encode())
+            return f"seed={self.seed};decode=2;archive={digest.hexdigest()}"
         for file in self.files:
             stat = file.stat()
             digest.update(f"{file.relative_to(self.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -112,7 +155,7 @@ class ImageFolder(Dataset):
             if source in self._unreadable:
                 continue
             try:
-                return open_image(self.files[source], self.p.channels), source
+                return open_image(self.files[source], self.p.channels, self._bytes(self.files[source])), source
             except UnreadableImage as exc:
                 if self.p.on_error == "raise":
                     raise
@@ -140,6 +183,14 @@ class ImageFolder(Dataset):
         if self.classes:
             item["y"] = torch.tensor(self.labels[source])
         return item
+
+
+def find_archive(root: Path) -> tuple[Path, str] | None:
+    """(the .zip file, the folder inside it) when ``root`` is a zip archive or a path into one."""
+    for candidate in (root, *root.parents):
+        if candidate.suffix.lower() == ".zip" and candidate.is_file():
+            return candidate, root.relative_to(candidate).as_posix()
+    return None
 
 
 def build(params, ctx) -> ImageFolder:

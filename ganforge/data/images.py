@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+import io
 from pathlib import Path
 
 import numpy as np
@@ -36,27 +37,28 @@ class UnreadableImage(DataError):
                    "data.on_error: skip to leave unreadable files out", Path(path), reason)
 
 
-def probe_image(path: Path) -> tuple[int, int]:
+def probe_image(path: Path, data: bytes | None = None) -> tuple[int, int]:
     """The image's (width, height) from its header alone (no pixels are decoded): catches empty
-    files, files that are not images and unsupported colour modes, not truncated pixel data."""
+    files, files that are not images and unsupported colour modes, not truncated pixel data.
+    ``data`` holds the file's bytes when it is not on disk (a member of an archive)."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path if data is None else io.BytesIO(data)) as image:
             _check_mode(image, path)
             return image.size
     except _DECODE_ERRORS as exc:
-        raise UnreadableImage.at(path, describe_failure(exc, path)) from None
+        raise UnreadableImage.at(path, describe_failure(exc, path, data)) from None
 
 
-def open_image(path: Path, channels: int) -> Image.Image:
+def open_image(path: Path, channels: int, data: bytes | None = None) -> Image.Image:
     """Decode an image file fully and convert it with :func:`convert`; an unreadable file is an
     :class:`UnreadableImage` naming it and what is wrong."""
     try:
-        with Image.open(path) as image:
+        with Image.open(path if data is None else io.BytesIO(data)) as image:
             _check_mode(image, path)
             image.load()
             return convert(image, channels)
     except _DECODE_ERRORS as exc:
-        raise UnreadableImage.at(path, describe_failure(exc, path)) from None
+        raise UnreadableImage.at(path, describe_failure(exc, path, data)) from None
 
 
 def convert(image: Image.Image, channels: int) -> Image.Image:
@@ -76,13 +78,16 @@ def _check_mode(image: Image.Image, path: Path) -> None:
                                        "8- or 16-bit greyscale, RGB or RGBA image")
 
 
-def describe_failure(exc: BaseException, path: Path) -> str:
+def describe_failure(exc: BaseException, path: Path, data: bytes | None = None) -> str:
     """A few words on why ``path`` could not be decoded (empty, truncated, not an image, ...)."""
     if isinstance(exc, PermissionError):
         return "permission denied; make the file readable"
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(64)
+        if data is not None:
+            head = data[:64]
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(64)
     except OSError as error:
         return f"cannot open the file ({error.strerror or error})"
     if not head:
