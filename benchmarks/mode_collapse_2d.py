@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from runs import mean_se, train_run, use_threads
+
 PUBLISHED = {  # PacGAN (Lin et al. 2018), Table 1: modes, % high quality, reverse KL
     ("gan", "ring"): (6.3, 0.5, 98.2, 0.1, 0.45, 0.09),
     ("pacgan2", "ring"): (7.9, 0.1, 95.6, 2.0, 0.07, 0.03),
@@ -28,36 +26,9 @@ PUBLISHED = {  # PacGAN (Lin et al. 2018), Table 1: modes, % high quality, rever
 }
 
 
-ENV = dict(os.environ)
-
-
 def run_one(model: str, layout: str, seed: int, out: Path, steps: int | None) -> dict:
-    folder = out / f"{model}-{layout}" / f"seed{seed}"
-    evals = folder / "eval.json"
-    if evals.is_file():
-        records = json.loads(evals.read_text())
-        final = [r for r in records if r.get("source") == "train"]
-        if final and (steps is None or final[-1]["step"] == steps):
-            return final[-1]["metrics"]
-    overrides = [f"seed={seed}", f"output.dir={folder}", "train.progress=false", "output.trackers=[]",
-                 "eval.metrics=[mode-coverage]"]
-    if steps is not None:
-        overrides.append(f"train.steps={steps}")
-    overrides.append(f"eval.every={steps or 20000}")
-    command = [sys.executable, "-m", "ganforge", "train", str(REPO / "recipes" / f"{model}-{layout}.yaml")]
-    for item in overrides:
-        command += ["--set", item]
-    resume = ["--resume"] if (folder / "checkpoints").is_dir() and any((folder / "checkpoints").iterdir()) else []
-    subprocess.run(command + resume, check=True, stdout=subprocess.DEVNULL, env=ENV)
-    return json.loads(evals.read_text())[-1]["metrics"]
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, float("nan")
-    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(variance / len(values))
+    overrides = [f"seed={seed}", "eval.metrics=[mode-coverage]", f"eval.every={steps or 20000}"]
+    return train_run(f"{model}-{layout}", out / f"{model}-{layout}" / f"seed{seed}", overrides, steps)
 
 
 def main() -> int:
@@ -70,9 +41,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared between jobs)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-2d"))
     args = parser.parse_args()
-    # Parallel runs each get their share of the cores: oversubscribed OpenMP threads spin and
-    # slow small models down by an order of magnitude.
-    ENV["OMP_NUM_THREADS"] = str(args.threads or max(1, (os.cpu_count() or 1) // args.jobs))
+    use_threads(args.threads, args.jobs)
 
     # Seed by seed, so an interrupted benchmark has the same seeds of every configuration.
     jobs = [(m, layout, s) for s in range(args.seeds) for layout in args.layouts for m in args.models]
