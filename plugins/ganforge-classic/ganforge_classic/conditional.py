@@ -7,27 +7,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge import distributed
 from ganforge.errors import GanforgeError
 from ganforge.objective import Logs, Nets
-from ganforge_classic.objectives import AdversarialGame, check_aux, random_classes, require_labels
+from ganforge_classic.objectives import Unconditional, check_aux, random_classes, require_labels
 
 
-class LabelledGame(AdversarialGame):
+class LabelledGame(Unconditional):
     """Shared by conditional and ACGAN: a conditional generator G(z, y) and the data's classes."""
 
     def __init__(self, params, ctx):
-        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
-        self.d_steps = params.d_steps
-        self.z_dim = ctx.nets[params.generator].z_dim
+        super().__init__(params, ctx)
         self.classes = ctx.data_info.num_classes or 0
         if not getattr(ctx.nets[params.generator], "embedding", None):
             raise GanforgeError(f"the {self.name} objective needs a conditional generator; set "
                                 f"models.{params.generator}.conditional: true")
-        self.use_losses(ctx.losses)
-
-    def noise(self, n: int, device: torch.device) -> Tensor:
-        return distributed.randn(n, self.z_dim, device=device)
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
         """Noise plus labels cycling through the classes (every class in a sample grid)."""

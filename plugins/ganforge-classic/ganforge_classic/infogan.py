@@ -11,10 +11,10 @@ from torch import Tensor
 from ganforge import distributed
 from ganforge.errors import GanforgeError
 from ganforge.objective import Logs, Nets
-from ganforge_classic.objectives import AdversarialGame, check_aux, random_classes
+from ganforge_classic.objectives import Unconditional, check_aux, random_classes
 
 
-class InfoGAN(AdversarialGame):
+class InfoGAN(Unconditional):
     """G(z) with z = [noise, one-hot categorical codes, continuous codes in [-1, 1]]; D returns
     a real/fake logit and Q's outputs (``aux_outputs``: the categorical logits, then one mean
     per continuous code). Q is trained in both phases; G in its phase."""
@@ -22,11 +22,9 @@ class InfoGAN(AdversarialGame):
     name = "infogan"
 
     def __init__(self, params, ctx):
-        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
-        self.d_steps = params.d_steps
+        super().__init__(params, ctx)
         self.categorical, self.continuous = tuple(params.categorical), params.continuous
         self.code_dim = sum(self.categorical) + self.continuous
-        self.z_dim = ctx.nets[params.generator].z_dim
         self.noise_dim = self.z_dim - self.code_dim
         if self.noise_dim < 1:
             raise GanforgeError(f"the generator's z_dim ({self.z_dim}) must exceed the code size {self.code_dim} "
@@ -35,7 +33,6 @@ class InfoGAN(AdversarialGame):
         check_aux(ctx.nets[params.discriminator], params.discriminator, self.code_dim, self.name,
                   "a logit per categorical value plus a mean per continuous code")
         self.categorical_weight, self.continuous_weight = params.categorical_weight, params.continuous_weight
-        self.use_losses(ctx.losses)
 
     def codes(self, n: int, device: torch.device) -> tuple[list[Tensor], Tensor]:
         categorical = [random_classes(n, k, device) for k in self.categorical]

@@ -13,7 +13,7 @@ from torch import Tensor
 from ganforge import distributed
 from ganforge.errors import GanforgeError
 from ganforge.objective import Logs, Nets
-from ganforge_classic.objectives import AdversarialGame, check_aux
+from ganforge_classic.objectives import Unconditional, check_aux
 
 
 def balanced_subset(labels: Tensor, size: int, classes: int, seed: int) -> Tensor:
@@ -40,7 +40,7 @@ def labels_of(data: Any) -> Tensor:
     return torch.tensor([int(data[i]["y"]) for i in range(len(data))])
 
 
-class SemiSupervised(AdversarialGame):
+class SemiSupervised(Unconditional):
     """D's auxiliary head gives K class logits l_k and its main output the "generated" logit
     l_fake, so p(real | x) = sum_k exp(l_k) / (sum_k exp(l_k) + exp(l_fake)): the real/fake
     logit fed to ``losses.adversarial`` is logsumexp(l) - l_fake. D also minimises the
@@ -51,9 +51,7 @@ class SemiSupervised(AdversarialGame):
     name = "semi-supervised"
 
     def __init__(self, params, ctx):
-        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
-        self.d_steps = params.d_steps
-        self.z_dim = ctx.nets[params.generator].z_dim
+        super().__init__(params, ctx)
         self.classes = ctx.data_info.num_classes
         if not self.classes:
             raise GanforgeError("the semi-supervised objective needs labelled data (data with classes, such as "
@@ -62,7 +60,6 @@ class SemiSupervised(AdversarialGame):
                   "one logit per class of the data")
         self.labelled_batch, self.supervised_weight = params.labelled_batch, params.supervised_weight
         self.feature_matching = params.feature_matching
-        self.use_losses(ctx.losses)
         self.labelled_x = self.labelled_y = None
         if ctx.data is not None:  # None when the run is rebuilt only to sample or evaluate
             if params.labels > len(ctx.data):
@@ -71,9 +68,6 @@ class SemiSupervised(AdversarialGame):
             items = [ctx.data[int(i)] for i in index]
             self.labelled_x = torch.stack([item["x"] for item in items])
             self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
-
-    def noise(self, n: int, device: torch.device) -> Tensor:
-        return distributed.randn(n, self.z_dim, device=device)
 
     @staticmethod
     def real_logit(outputs: tuple[Tensor, Tensor]) -> Tensor:
@@ -118,12 +112,6 @@ class SemiSupervised(AdversarialGame):
         else:
             loss = self.adversarial.generator(self.real_logit(d(fake)))
         return loss, {"g/loss": loss.detach()}
-
-    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
-        return {"z": torch.randn(n, self.z_dim, generator=generator)}
-
-    def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
-        return nets[self.generators[0]](inputs["z"])
 
     def classify(self, nets: Nets, x: Tensor) -> Tensor:
         """D's K class logits."""
