@@ -423,7 +423,7 @@ class HeldoutAccuracy(Evaluator):
         self.p, self.ctx = params, ctx
         self.samples = params.samples
         self.count = 0
-        self.protocol_extra: dict[str, Any] = {}
+        self.data: Any = None
 
     def measure(self, run: Any, nets: dict, batch_size: int) -> None:
         from torch.utils.data import DataLoader
@@ -432,9 +432,10 @@ class HeldoutAccuracy(Evaluator):
         if classify is None:
             raise GanforgeError(f"heldout-accuracy needs an objective with its own classifier (semi-supervised, "
                                 f"acgan, infogan); {run.recipe.objective.type!r} has none")
-        data = self.ctx.registry.get("data", self.p.data.type).build(self.p.data, self.ctx)
-        predictions, labels = [], []
-        for batch in DataLoader(data, batch_size=batch_size):
+        if self.data is None:  # read once, however often the evaluator runs
+            self.data = self.ctx.registry.get("data", self.p.data.type).build(self.p.data, self.ctx)
+        predictions, labels, self.count = [], [], 0
+        for batch in DataLoader(self.data, batch_size=batch_size):
             if self.count >= self.samples:
                 break
             x, y = batch["x"][: self.samples - self.count], batch["y"][: self.samples - self.count]

@@ -236,6 +236,8 @@ def test_heldout_accuracy_scores_the_objectives_classifier(tmp_path, registry):
         expected = float((run.objective.classify(run.nets, stored).argmax(1).numpy() == y[:30]).mean())
     assert result["metrics"]["heldout_accuracy"] == pytest.approx(expected)
     assert result["protocols"]["heldout-accuracy"]["samples"] == 30
+    again = evaluate(run, evaluators, batch_size=16)  # the same evaluator, run again (periodic evaluation)
+    assert again["metrics"] == result["metrics"] and again["protocols"]["heldout-accuracy"]["samples"] == 30
 
     recipe["objective"], recipe["models"]["discriminator"] = "unconditional", {"type": "dcgan-discriminator", "width": 8}
     plain = build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
@@ -262,7 +264,7 @@ def test_misconfigured_games_say_the_fix(tmp_path, registry, game, change, messa
         build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
 
 
-def test_conditional_nets_need_labelled_data(tmp_path, registry):
+def test_conditional_nets_refuse_to_run_without_labels(tmp_path, registry):
     recipe = shapes(tmp_path, "cgan", **copy.deepcopy(IMAGE_GAMES["cgan"]))
     recipe["data"] = {"type": "gaussian-mixture", "layout": "custom", "centers": [[0, 0]]}
     recipe["models"] = {"generator": {"type": "mlp-generator", "conditional": True},
