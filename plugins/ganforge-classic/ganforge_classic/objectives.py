@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ganforge import distributed
 from ganforge.errors import GanforgeError
+from ganforge.losses import Wasserstein
 from ganforge.objective import Logs, Nets, Objective
 
 
@@ -113,7 +114,7 @@ class WeightClippedWGAN(Unconditional):
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
         self.clip = params.clip
-        if type(self.adversarial).__name__ != "Wasserstein":
+        if not isinstance(self.adversarial, Wasserstein):
             raise GanforgeError("the wgan objective trains a Wasserstein critic; set `losses.adversarial: wasserstein`")
 
     @torch.no_grad()

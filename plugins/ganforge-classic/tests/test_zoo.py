@@ -264,6 +264,13 @@ def test_misconfigured_games_say_the_fix(tmp_path, registry, game, change, messa
         build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
 
 
+def test_bigan_refuses_regularisers_of_x_alone(tmp_path, registry):
+    recipe = shapes(tmp_path, "bigan", **copy.deepcopy(IMAGE_GAMES["bigan"]),
+                    losses={"adversarial": "non-saturating", "gp": "gradient-penalty"})
+    with pytest.raises(GanforgeError, match=r"bigan objective does not know what to do with loss 'gp'.*`adversarial` only"):
+        build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
+
+
 def test_conditional_nets_refuse_to_run_without_labels(tmp_path, registry):
     recipe = shapes(tmp_path, "cgan", **copy.deepcopy(IMAGE_GAMES["cgan"]))
     recipe["data"] = {"type": "gaussian-mixture", "layout": "custom", "centers": [[0, 0]]}
