@@ -1,17 +1,62 @@
 """Helpers shared by the benchmark scripts: train a recipe into a folder (reusing a finished
-run, resuming an interrupted one) and summarise numbers over seeds."""
+run, resuming an interrupted one) and summarise numbers over seeds.
+
+A finished run's final metrics are also appended to a ledger, ``benchmarks/results/<name>.jsonl``,
+kept in the repository: a long protocol (say 40 runs of 15 minutes) can then be finished over
+several machines and days, and a ledger row is reused only while the resolved recipe it was
+trained from (hashed, output settings aside) is unchanged."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
 ENV = dict(os.environ)
+
+
+def recipe_sha256(recipe: str, overrides: list[str]) -> str:
+    """Hash of the resolved recipe that ``train_run`` trains, without its output settings (which
+    say where a run is written, not what it computes)."""
+    from ganforge.recipe import load_recipe
+
+    resolved = load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved()
+    resolved.pop("output", None)
+    resolved.get("train", {}).pop("progress", None)
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+
+
+class Ledger:
+    """Final metrics of finished runs, one JSON line each, in ``benchmarks/results/<name>.jsonl``."""
+
+    def __init__(self, name: str):
+        self.path = RESULTS / f"{name}.jsonl"
+
+    def rows(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def find(self, run: str, sha: str) -> dict | None:
+        matches = [r for r in self.rows() if r["run"] == run and r["recipe_sha256"] == sha]
+        return matches[-1]["metrics"] if matches else None
+
+    def add(self, row: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as f:
+            f.write(json.dumps(row, sort_keys=True) + "\n")
+
+
+def git_commit() -> str | None:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def final_metrics(folder: Path, steps: int | None) -> dict | None:
@@ -25,15 +70,21 @@ def final_metrics(folder: Path, steps: int | None) -> dict | None:
     return None
 
 
-def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None = None) -> dict:
+def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None = None,
+              ledger: Ledger | None = None, run: str | None = None) -> dict:
     """Train ``recipes/<recipe>.yaml`` into ``folder`` with ``overrides`` and return the final
-    evaluation's metrics; a finished run is read back, an interrupted one resumed."""
+    evaluation's metrics; a run found in ``ledger`` (under the name ``run``) or finished in
+    ``folder`` is read back, an interrupted one resumed."""
+    if steps is not None:
+        overrides = [*overrides, f"train.steps={steps}"]
+    sha = recipe_sha256(recipe, overrides) if ledger else ""
+    if ledger and (recorded := ledger.find(run, sha)) is not None:
+        return recorded
     done = final_metrics(folder, steps)
     if done is not None:
         return done
+    started = time.time()
     overrides = [f"output.dir={folder}", "train.progress=false", "output.trackers=[]", *overrides]
-    if steps is not None:
-        overrides.append(f"train.steps={steps}")
     command = [sys.executable, "-m", "ganforge", "train", str(REPO / "recipes" / f"{recipe}.yaml")]
     for item in overrides:
         command += ["--set", item]
@@ -43,6 +94,10 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     metrics = final_metrics(folder, steps)
     if metrics is None:
         raise RuntimeError(f"{folder} finished without a final evaluation; does the recipe evaluate at its last step?")
+    if ledger:
+        ledger.add({"run": run, "recipe": recipe, "recipe_sha256": sha, "metrics": metrics, "commit": git_commit(),
+                    "threads": ENV.get("OMP_NUM_THREADS"), "seconds": round(time.time() - started, 1),
+                    "date": time.strftime("%Y-%m-%d")})
     return metrics
 
 

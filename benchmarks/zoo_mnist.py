@@ -8,8 +8,9 @@
   26,000 samples, counted by an MNIST classifier trained first (published: DCGAN 78.9-99
   modes; PacDCGAN2 1,000 modes, KL 0.06).
 
-Needs ``../shared/data/mnist/mnist.npz`` (the recipes' path). Finished runs are reused, so an
-interrupted benchmark continues where it stopped.
+Needs ``../shared/data/mnist/mnist.npz`` (the recipes' path). Finished runs are recorded in
+``benchmarks/results/zoo_mnist.jsonl`` and reused, so an interrupted benchmark continues where it
+stopped, on this machine or another.
 
     python benchmarks/zoo_mnist.py sgan infogan stacked --seeds 3 --out runs/bench-mnist
 """
@@ -22,9 +23,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runs import ENV, REPO, mean_se, train_run, use_threads
+from runs import ENV, REPO, Ledger, mean_se, train_run, use_threads
 
 MNIST = REPO.parent / "shared" / "data" / "mnist" / "mnist.npz"
+LEDGER = Ledger("zoo_mnist")
 PUBLISHED = {
     "sgan-mnist-100labels": "99.07% (Salimans et al. 2016, Table 1)",
     "infogan-mnist": "95% (Chen et al. 2016, 5% error)",
@@ -70,8 +72,8 @@ def main() -> int:
     summary = {}
     print(f"# classic zoo on MNIST: {args.seeds} seed(s), {args.steps or 'recipe'} steps")
     for recipe, overrides, keys in plans:
-        rows = [train_run(recipe, args.out / recipe / f"seed{seed}", [f"seed={seed}", *overrides], args.steps)
-                for seed in range(args.seeds)]
+        rows = [train_run(recipe, args.out / recipe / f"seed{seed}", [f"seed={seed}", *overrides], args.steps,
+                          LEDGER, f"{recipe}/seed{seed}") for seed in range(args.seeds)]
         numbers = {key: mean_se([float(r[key]) for r in rows]) for key in keys}
         shown = "  ".join(f"{k} {m:.4g} +- {se:.2g}" for k, (m, se) in numbers.items())
         print(f"{recipe:<26} {shown}   published: {PUBLISHED[recipe]}")
