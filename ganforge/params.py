@@ -40,3 +40,8 @@ class ObjectiveParams(Params):
     def required_losses(self) -> tuple[str, ...]:
         """Entries of the recipe's ``losses:`` block this objective needs."""
         return ()
+
+    @classmethod
+    def default_losses(cls) -> dict:
+        """The ``losses:`` block of a recipe that has none (CycleGAN's least squares, say)."""
+        return {"adversarial": {"type": "non-saturating"}}

@@ -64,6 +64,7 @@ def load_weights(run: Any, checkpoint: Path, *, use_ema: bool = True) -> tuple[i
     ema_used = use_ema and ema is not None
     if ema_used:
         unflatten_into({n: run.nets[n] for n in run.objective.generators}, ema)
+    run.objective.load_state_dict(state.get("objective", {}))  # e.g. the training stage of a coarse-to-fine game
     for net in run.nets.values():
         net.eval()
     return int(state["step"]), ema_used

@@ -27,6 +27,18 @@ def image_grid(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
     return to_uint8(make_grid(images, nrow=nrow or math.ceil(math.sqrt(len(images))), padding=2, pad_value=1.0))
 
 
+def comparison_sheet(columns: list[torch.Tensor]) -> np.ndarray:
+    """Rows of side-by-side images, one column per tensor (such as input | output | target):
+    each (N, C, H, W) in [-1, 1], greyscale shown as RGB -> one uint8 (H, W, 3) sheet."""
+    columns = [c.detach().float().cpu().clamp(-1, 1) for c in columns]
+    columns = [c.expand(-1, 3, -1, -1) if c.shape[1] == 1 else c for c in columns]
+    size = max(c.shape[-1] for c in columns)
+    columns = [c if c.shape[-1] == size else torch.nn.functional.interpolate(c, size=(size, size), mode="nearest")
+               for c in columns]
+    cells = [column[i] for i in range(len(columns[0])) for column in columns]
+    return to_uint8(make_grid(cells, nrow=len(columns), padding=2, pad_value=1.0))
+
+
 def scatter(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> np.ndarray:
     """2-D points (blue) over reference points (grey) -> uint8 (size, size, 3)."""
     points = points.detach().float().cpu()[:, :2]

@@ -63,6 +63,7 @@ class ImageFolderParams(Params):
     channels: Literal[1, 3] = Field(3, description="3 for RGB, 1 for greyscale.")
     extensions: list[str] = Field([".jpg", ".jpeg", ".png", ".bmp", ".webp"], description="File extensions to read.")
     limit: int | None = Field(None, ge=1, description="Use only the first N readable files (sorted).")
+    offset: int = Field(0, ge=0, description="Skip the first N readable files (sorted); with limit, a held-out slice (offset: 3600, limit: 400).")
     on_error: Literal["raise", "skip"] = Field("raise", description="What to do with files that cannot be decoded (empty, truncated, not an image): raise an error naming them, or skip them with a warning.")
     seed: int | None = Field(None, description="Augmentation seed (default: the recipe seed).")
 

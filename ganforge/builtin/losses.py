@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from ganforge import hookimpl
-from ganforge.params import Params
+from ganforge.params import Params, RecipePath
 
 
 class MinimaxParams(Params):
@@ -49,6 +51,27 @@ class R1Params(Params):
     gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
 
 
+class VGGPerceptualParams(Params):
+    """Distance between VGG19 features of output and target (torchvision's ImageNet weights)."""
+
+    layers: list[Literal["relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3", "relu3_4",
+                         "relu4_1", "relu4_2", "relu4_3", "relu4_4", "relu5_1", "relu5_2", "relu5_3", "relu5_4"]] = Field(
+        ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], min_length=1,
+        description="VGG19 layers compared (pix2pixHD: relu1_1..relu5_1; SRGAN: relu5_4).")
+    layer_weights: list[float] = Field([1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0], min_length=1,
+                                       description="Weight of each layer, in the order of `layers`.")
+    criterion: Literal["l1", "l2"] = Field("l1", description="Distance between feature maps.")
+    weights: RecipePath | None = Field(None, description="VGG19 weights file, vgg19-dcbb9e9d.pth (else GANFORGE_WEIGHTS_DIR, the torch hub cache, or a download).")
+    download: bool = Field(True, description="Allow downloading missing weights (GANFORGE_OFFLINE=1 forbids it).")
+
+    @model_validator(mode="after")
+    def _one_weight_per_layer(self) -> "VGGPerceptualParams":
+        if len(self.layers) != len(self.layer_weights):
+            raise ValueError(f"layer_weights needs one weight per layer: {len(self.layers)} layers, "
+                             f"{len(self.layer_weights)} weights")
+        return self
+
+
 @hookimpl
 def ganforge_register_losses(register):
     for name, params, summary in [
@@ -62,3 +85,5 @@ def ganforge_register_losses(register):
     ]:
         factory = name.replace("-", "_")
         register(name, params=params, factory=f"ganforge.losses:{factory}", summary=summary)
+    register("vgg-perceptual", params=VGGPerceptualParams, factory="ganforge.perceptual:vgg_perceptual",
+             summary="VGG19 feature distance (pix2pixHD's feature loss, SRGAN's content loss).")

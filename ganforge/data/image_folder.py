@@ -98,11 +98,13 @@ class ImageFolder(Dataset):
         return {**self.__dict__, "_zip": None}
 
     def _readable(self, files: list[Path]) -> tuple[list[Path], list[Path]]:
-        """The files whose headers read (at most ``limit``), and those that do not."""
+        """The files whose headers read (after the first ``offset`` of them, at most ``limit``), and
+        those that do not."""
         good: list[Path] = []
         bad: list[UnreadableImage] = []
+        offset = getattr(self.p, "offset", 0)
         for file in files:
-            if self.p.limit and len(good) >= self.p.limit:
+            if self.p.limit and len(good) >= offset + self.p.limit:
                 break
             try:
                 probe_image(file, self._bytes(file))
@@ -120,7 +122,10 @@ class ImageFolder(Dataset):
         if not good:
             raise DataError(f"none of the {len(files)} image files under {self.root} can be read: "
                             f"{self._listing(bad)}")
-        return good, [exc.path for exc in bad]
+        if offset >= len(good):
+            raise DataError(f"data.offset {offset} skips all {len(good)} readable images under {self.root}; "
+                            "lower it")
+        return good[offset:], [exc.path for exc in bad]
 
     def _listing(self, errors: list[UnreadableImage], shown: int = 5) -> str:
         names = [f"{exc.path.relative_to(self.root)} ({exc.reason})" for exc in errors[:shown]]

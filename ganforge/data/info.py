@@ -12,12 +12,22 @@ class DataInfo:
     Items are dicts: ``x`` is the sample (``(C, H, W)`` images in [-1, 1], or ``(D,)``
     vectors), ``y`` the class index when ``num_classes`` is set, and each name in
     ``factors`` is a further per-item label.
+
+    Translation data (image-to-image) also has ``source``, the image a generator translates
+    into the domain of ``x``: ``source_shape`` is its shape, and ``paired`` says whether ``x``
+    is that source's own target (pix2pix) or an unrelated image of the target domain (CycleGAN).
     """
 
     shape: tuple[int, ...]
     num_classes: int | None = None
     class_names: tuple[str, ...] | None = None
     factors: tuple[str, ...] = field(default_factory=tuple)
+    source_shape: tuple[int, ...] | None = None
+    paired: bool = False
+
+    @property
+    def is_translation(self) -> bool:
+        return self.source_shape is not None
 
     @property
     def is_image(self) -> bool:
@@ -42,4 +52,6 @@ class DataInfo:
             num_classes=data.get("num_classes"),
             class_names=tuple(data["class_names"]) if data.get("class_names") else None,
             factors=tuple(data.get("factors", ())),
+            source_shape=tuple(data["source_shape"]) if data.get("source_shape") else None,
+            paired=bool(data.get("paired", False)),
         )

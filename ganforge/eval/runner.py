@@ -27,6 +27,15 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
+def eval_data(run: Run) -> tuple[Any, Any]:
+    """The data evaluation compares with, and its parameters: ``eval.data`` when the recipe sets
+    it (held-out data), else the training data."""
+    params = run.recipe.eval.data
+    if params is None:
+        return run.data, run.recipe.data
+    return run.ctx.build("data", params), params
+
+
 def build_evaluators(run: Run, slots: list[Any]) -> dict[str, Evaluator]:
     evaluators = {}
     for slot in slots:
@@ -42,7 +51,7 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
              seed: int = 0, session: EvalSession | None = None) -> dict[str, Any]:
     """Run ``evaluators`` on ``run``'s generator (``nets`` overrides, e.g. EMA copies)."""
     started = time.perf_counter()
-    session = session or EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
+    session = session or EvalSession(*eval_data(run), run.device, batch_size=batch_size)
     nets = nets or run.nets
     modes = {name: net.training for name, net in nets.items()}
     for net in nets.values():
@@ -52,10 +61,16 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
             evaluator.prepare(session)
         sampled = [e for e in evaluators.values() if e.needs == "samples"]
         paired = [e for e in evaluators.values() if e.needs == "pairs"]
-        if sampled:
+        if getattr(run.objective, "paired_outputs", None) is not None:  # a model of data -> data
+            if sampled or paired:
+                _data_pass(run, nets, sampled, paired, session, batch_size)
+        elif paired:
+            names = ", ".join(e.name for e in paired)
+            verb = "compares" if len(paired) == 1 else "compare"
+            raise GanforgeError(f"{names} {verb} outputs with targets, but objective {run.recipe.objective.type!r} "
+                                "is not a paired task (translation, super-resolution, inpainting)")
+        elif sampled:
             _sample_pass(run, nets, sampled, session, batch_size, seed)
-        if paired:
-            _paired_pass(run, nets, paired, session, batch_size)
         for evaluator in evaluators.values():
             if evaluator.needs == "nets":  # measures the nets directly (a classifier on held-out data)
                 evaluator.measure(run, nets, batch_size)
@@ -92,28 +107,36 @@ def _sample_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: Eva
         done += len(fake)
 
 
-def _paired_pass(run: Run, nets: dict, evaluators: list[Evaluator], session: EvalSession, batch_size: int) -> None:
-    paired = getattr(run.objective, "paired_outputs", None)
-    if paired is None:
-        names = ", ".join(e.name for e in evaluators)
-        verb = "compares" if len(evaluators) == 1 else "compare"
-        raise GanforgeError(f"{names} {verb} outputs with targets, but objective {run.recipe.objective.type!r} "
-                            "is not a paired task (translation, super-resolution, inpainting)")
-    data = session.require_data(evaluators[0].name)
-    total, done = max(e.samples for e in evaluators), 0
+def _data_pass(run: Run, nets: dict, sampled: list[Evaluator], paired: list[Evaluator], session: EvalSession,
+               batch_size: int) -> None:
+    """Models that map data to data (translation, super-resolution, inpainting): every evaluator
+    sees the outputs for the evaluation data's inputs, in order; paired metrics also see each
+    output's target, which only paired data has."""
+    data = session.require_data((sampled + paired)[0].name)
+    info = getattr(data, "info", None)
+    if paired and info is not None and info.is_translation and not info.paired:
+        names = ", ".join(e.name for e in paired)
+        raise GanforgeError(f"{names} compare outputs with their targets, but this data is unpaired (its `x` is not "
+                            "the source's own target); use fid or kid, or set eval.data to paired held-out data")
+    translate = run.objective.paired_outputs
+    everyone = sampled + paired
+    total, done = min(max(e.samples for e in everyone), len(data)), 0
     loader = DataLoader(data, batch_size=batch_size, generator=torch.Generator())
     for batch in loader:
         if done >= total:
             break
         n = len(batch[next(k for k, v in batch.items() if torch.is_tensor(v))])
         share = distributed.my_rows(n)  # each rank translates its share of the batch
-        output, target = paired(nets, {k: v[share].to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()})
+        output, target = translate(nets, {k: v[share].to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()})
         output, target = distributed.gather_rows(output.contiguous(), n), distributed.gather_rows(target.contiguous(), n)
         session.new_batch()
-        for evaluator in evaluators:
+        for evaluator in everyone:
             need = evaluator.samples - done
             if need > 0:
-                evaluator.update({"fake": output[:need], "target": target[:need]}, session)
+                item = {"fake": output[:need]}
+                if evaluator in paired:
+                    item["target"] = target[:need]
+                evaluator.update(item, session)
         done += len(output)
 
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
 from ganforge.params import Params
 from ganforge.registry import ComponentSpec, Registry
@@ -134,6 +134,8 @@ class EvalConfig(Params):
     batch_size: int = Field(250, ge=1, description="Samples per generator and feature-network batch.")
     seed: int = Field(0, description="Noise seed of the evaluation samples.")
     best: BestConfig | None = Field(None, description="Track the best checkpoint by this metric.")
+    data: Any = Field(None, description="Held-out data the evaluators compare with (reference statistics, the pairs of "
+                                        "paired metrics, the inputs a translation model translates); null: the training data.")
 
 
 class RecipeBase(Params):
@@ -200,6 +202,22 @@ def component_slot(registry: Registry, kinds: tuple[str, ...]) -> Any:
     ]
 
 
+def _default_losses(registry: Registry):
+    """A recipe without ``losses:`` gets its objective's default block (non-saturating unless the
+    objective says otherwise, as CycleGAN's least squares)."""
+
+    def fill(cls: Any, data: Any) -> Any:
+        if not isinstance(data, dict) or "losses" in data:
+            return data
+        objective = _shorthand(data.get("objective"))
+        name = objective.get("type") if isinstance(objective, dict) else None
+        if name in registry.names("objective"):
+            return {**data, "losses": registry.get("objective", name).params.default_losses()}
+        return data
+
+    return fill
+
+
 @functools.lru_cache(maxsize=8)
 def recipe_model(registry: Registry) -> type[RecipeBase]:
     """The Recipe model for the components in ``registry``."""
@@ -216,10 +234,12 @@ def recipe_model(registry: Registry) -> type[RecipeBase]:
     evaluation = create_model(
         "EvalConfig", __base__=EvalConfig,
         metrics=(list[component_slot(registry, ("evaluator",))], EvalConfig.model_fields["metrics"]),
+        data=(component_slot(registry, ("data",)) | None, EvalConfig.model_fields["data"]),
     )
     return create_model(
         "Recipe",
         __base__=RecipeBase,
+        __validators__={"objective_default_losses": model_validator(mode="before")(_default_losses(registry))},
         data=(component_slot(registry, ("data",)), Field(..., description="The data adapter.")),
         models=(dict[str, component_slot(registry, NET_KINDS)],
                 Field(..., min_length=1, description="Named nets (generators, discriminators, encoders).")),

@@ -51,13 +51,13 @@ class PeriodicEval:
 
     def evaluate(self, step: int, nets: dict[str, nn.Module], ema: bool) -> dict[str, Any]:
         """Evaluate ``nets`` at ``step`` and append the record to ``eval.json``."""
-        from ganforge.eval.runner import build_evaluators, evaluate
+        from ganforge.eval.runner import build_evaluators, eval_data, evaluate
         from ganforge.eval.session import EvalSession
 
         saved = rng_state()
         try:
             if self.session is None:
-                self.session = EvalSession(self.run.data, self.run.recipe.data, self.run.device,
+                self.session = EvalSession(*eval_data(self.run), self.run.device,
                                            batch_size=self.config.batch_size)
             result = evaluate(self.run, build_evaluators(self.run, self.config.metrics), nets=nets,
                               batch_size=self.config.batch_size, seed=self.config.seed, session=self.session)

@@ -22,7 +22,7 @@ from ganforge.augment import Augmented, DiffAugment
 from ganforge.build import Run
 from ganforge.data.stream import BatchStream
 from ganforge.errors import GanforgeError, RunFolderError
-from ganforge.samples import render, save_png
+from ganforge.samples import comparison_sheet, render, save_png
 from ganforge.train.checkpoint import (
     latest_good_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state, save_checkpoint,
     set_aside_newer, set_rng_state, unflatten_into,
@@ -154,7 +154,10 @@ class Trainer:
         for name in (*self.run.objective.generators, *self.run.objective.discriminators):
             if self.config.sync_batch_norm:
                 self.run.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.run.nets[name])
+            # A game that leaves parts of a net idle for a while (pix2pixHD's coarse stage) says so.
+            unused = bool(getattr(self.run.objective, "unused_parameters", False))
             wrapped[name] = DistributedDataParallel(self.run.nets[name], **no_buffer_sync,
+                                                    find_unused_parameters=unused,
                                                     device_ids=[device.index] if device.type == "cuda" else None)
         return wrapped
 
@@ -306,7 +309,10 @@ class Trainer:
         finally:
             for name, net in nets.items():
                 net.train(modes[name])
-        picture = render(samples, self.reference() if samples.dim() == 2 else None)
+        if "source" in fixed:  # translation: input | output | target rows
+            picture = comparison_sheet([fixed["source"], samples, *([fixed["x"]] if "x" in fixed else [])])
+        else:
+            picture = render(samples, self.reference() if samples.dim() == 2 else None)
         path = self.folder.samples / f"step_{step:08d}.png"
         with writing(f"samples of step {step}", self.folder.samples):
             save_png(picture, path)

@@ -1,0 +1,324 @@
+"""Translation data: items hold ``source`` (the image a generator translates) and ``x`` (an
+image of the target domain: the source's own target for paired data, an unrelated one for
+unpaired data). ``direction: BtoA`` makes the dataset's B images the sources.
+
+* ``paired-folder``: pix2pix's layout (A|B side by side in one file) or two folders of files
+  with matching names; pix2pix's jitter (resize to 286, random 256 crop, flip) or, without
+  jitter, a plain resize (validation).
+* ``unpaired-folder``: CycleGAN's ``trainA/ trainB/ testA/ testB/``.
+* ``edges``: Canny edges of any image folder paired with the image (edges-to-faces).
+* ``shapes-edges`` and ``shapes-recolor``: the same built on procedural polygons, so tests
+  need no files.
+
+Random crops, flips and unpaired partners are drawn from ``default_rng([seed, epoch, index])``:
+the same item of the same epoch is the same in every run and worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from ganforge.data.image_folder import ImageFolder
+from ganforge.data.images import UnreadableImage, convert, open_image, probe_image, to_tensor
+from ganforge.data.info import DataInfo
+from ganforge.data.shapes import Shapes
+from ganforge.errors import DataError
+
+
+def image_files(root: Path, extensions: list[str]) -> list[Path]:
+    if not root.is_dir():
+        raise DataError(f"image folder {root} does not exist; point the recipe at a folder of images")
+    wanted = {e.lower() for e in extensions}
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
+    if not files:
+        raise DataError(f"no images ({', '.join(sorted(wanted))}) found under {root}")
+    return files
+
+
+def readable(files: list, on_error: str, where: Path) -> list:
+    """The entries whose every file's header reads; unreadable ones raise or are skipped with a warning.
+    Each entry is a file or a tuple of files (a pair)."""
+    good, bad = [], []
+    for entry in files:
+        try:
+            for file in entry if isinstance(entry, tuple) else (entry,):
+                probe_image(file)
+            good.append(entry)
+        except UnreadableImage as exc:
+            bad.append(exc)
+    if bad and on_error == "raise":
+        if len(bad) == 1:
+            raise bad[0]
+        shown = "; ".join(f"{exc.path} ({exc.reason})" for exc in bad[:5])
+        raise DataError(f"cannot read {len(bad)} image files under {where}: {shown}. Remove or replace them, or "
+                        "set data.on_error: skip to leave them out")
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {where} (data.on_error: skip)", stacklevel=3)
+    if not good:
+        raise DataError(f"none of the images under {where} can be read")
+    return good
+
+
+def files_fingerprint(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file.relative_to(root) if file.is_relative_to(root) else file}\0{stat.st_size}\0"
+                      f"{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+class Jitter:
+    """pix2pix's augmentation, applied alike to every image of an item: resize to ``load_size``
+    square, crop ``crop_size`` at a random place, flip half of the time. Without ``jitter``,
+    resize straight to ``crop_size`` (deterministic, for validation and testing)."""
+
+    def __init__(self, load_size: int, crop_size: int, jitter: bool, flip: bool):
+        if jitter and load_size < crop_size:
+            raise DataError(f"load_size {load_size} is smaller than crop_size {crop_size}; the random crop needs "
+                            f"load_size >= crop_size (pix2pix: 286 and 256)")
+        self.load, self.crop, self.jitter, self.flip = load_size, crop_size, jitter, flip
+
+    def __call__(self, images: list[Image.Image], rng: np.random.Generator) -> list[Tensor]:
+        if not self.jitter:
+            return [to_tensor(im.resize((self.crop, self.crop), Image.Resampling.BICUBIC)) for im in images]
+        top, left = (int(v) for v in rng.integers(self.load - self.crop + 1, size=2))
+        flip = self.flip and rng.random() < 0.5
+        out = []
+        for image in images:
+            image = image.resize((self.load, self.load), Image.Resampling.BICUBIC)
+            image = image.crop((left, top, left + self.crop, top + self.crop))
+            if flip:
+                image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            out.append(to_tensor(image))
+        return out
+
+
+def translation_info(params, source_channels: int, target_channels: int, paired: bool) -> DataInfo:
+    size = params.crop_size
+    return DataInfo(shape=(target_channels, size, size), source_shape=(source_channels, size, size), paired=paired)
+
+
+def oriented(a: Tensor, b: Tensor, direction: str) -> dict[str, Tensor]:
+    source, target = (a, b) if direction == "AtoB" else (b, a)
+    return {"source": source, "x": target}
+
+
+class PairedFolder(Dataset):
+    """pix2pix data: one folder of A|B images side by side (``root``), or two folders whose files
+    match by name (``root_a``, ``root_b``; the extension may differ)."""
+
+    def __init__(self, params, seed: int):
+        self.p, self.seed, self.epoch = params, seed, 0
+        self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
+        if params.root is not None:
+            self.where = Path(params.root)
+            self.entries = readable(image_files(self.where, params.extensions), params.on_error, self.where)
+        else:
+            self.where = Path(params.root_a)
+            self.entries = readable(self._matched(Path(params.root_a), Path(params.root_b)), params.on_error, self.where)
+        if params.limit:
+            self.entries = self.entries[: params.limit]
+        a, b = params.channels_a, params.channels_b
+        source, target = (a, b) if params.direction == "AtoB" else (b, a)
+        self.info = translation_info(params, source, target, paired=True)
+
+    def _matched(self, root_a: Path, root_b: Path) -> list[tuple[Path, Path]]:
+        files_a = {f.relative_to(root_a).with_suffix(""): f for f in image_files(root_a, self.p.extensions)}
+        files_b = {f.relative_to(root_b).with_suffix(""): f for f in image_files(root_b, self.p.extensions)}
+        only_a, only_b = sorted(set(files_a) - set(files_b)), sorted(set(files_b) - set(files_a))
+        if only_a or only_b:
+            example = f"{only_a[0]} is in {root_a} only" if only_a else f"{only_b[0]} is in {root_b} only"
+            raise DataError(f"paired-folder: {len(only_a)} file(s) of {root_a} and {len(only_b)} of {root_b} have no "
+                            f"partner with the same name ({example}); each A file needs a B file of the same name")
+        return [(files_a[k], files_b[k]) for k in sorted(files_a)]
+
+    def fingerprint(self) -> str:
+        files = [f for entry in self.entries for f in (entry if isinstance(entry, tuple) else (entry,))]
+        return f"seed={self.seed};files={files_fingerprint(files, self.where)}"
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def halves(self, index: int) -> tuple[Image.Image, Image.Image]:
+        """The A and B images of item ``index``, converted to their channels."""
+        entry = self.entries[index]
+        if isinstance(entry, tuple):
+            return open_image(entry[0], self.p.channels_a), open_image(entry[1], self.p.channels_b)
+        image = open_image(entry, 3)
+        width, height = image.size
+        if width < 2:
+            raise DataError(f"{entry} is {width}x{height}; a paired image holds A and B side by side")
+        a = image.crop((0, 0, width // 2, height))
+        b = image.crop((width // 2, 0, width // 2 * 2, height))
+        return convert(a, self.p.channels_a), convert(b, self.p.channels_b)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        a, b = self.jitter(list(self.halves(index)), np.random.default_rng([self.seed, self.epoch, index]))
+        return oriented(a, b, self.p.direction)
+
+
+class UnpairedFolder(Dataset):
+    """CycleGAN data: ``root/<split>A`` and ``root/<split>B``. Item ``i`` is A image ``i`` (modulo
+    their count) and a B image drawn at random per epoch (in order, without jitter)."""
+
+    def __init__(self, params, seed: int):
+        self.p, self.seed, self.epoch = params, seed, 0
+        root = Path(params.root)
+        self.root = root
+        if not root.is_dir():
+            raise DataError(f"unpaired-folder root {root} does not exist; it should hold {params.split}A/ and "
+                            f"{params.split}B/ (CycleGAN's layout)")
+        folders = {side: root / f"{params.split}{side}" for side in "AB"}
+        for side, folder in folders.items():
+            if not folder.is_dir():
+                present = sorted(p.name for p in root.iterdir() if p.is_dir())
+                raise DataError(f"unpaired-folder needs {folder} (CycleGAN's {params.split}A/ and {params.split}B/); "
+                                f"{root} has {present or 'no folders'}")
+        self.files = {side: readable(image_files(folder, params.extensions), params.on_error, folder)[: params.limit]
+                      for side, folder in folders.items()}
+        self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
+        a, b = params.channels_a, params.channels_b
+        source, target = (a, b) if params.direction == "AtoB" else (b, a)
+        self.info = translation_info(params, source, target, paired=False)
+
+    def fingerprint(self) -> str:
+        files = self.files["A"] + self.files["B"]
+        return f"seed={self.seed};split={self.p.split};files={files_fingerprint(files, self.root)}"
+
+    def __len__(self) -> int:
+        return max(len(self.files["A"]), len(self.files["B"]))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        files_a, files_b = self.files["A"], self.files["B"]
+        partner = int(rng.integers(len(files_b))) if self.p.jitter else index % len(files_b)
+        a = open_image(files_a[index % len(files_a)], self.p.channels_a)
+        b = open_image(files_b[partner], self.p.channels_b)
+        (a,), (b,) = self.jitter([a], rng), self.jitter([b], rng)  # A and B are cropped independently
+        return oriented(a, b, self.p.direction)
+
+
+def canny(image: Tensor, params) -> Tensor:
+    """Canny edges (kornia) of one image in [-1, 1] -> (edge_channels, H, W) in [-1, 1]: dark
+    lines on white with ``invert`` (as in pix2pix's edges2shoes), else white on black."""
+    import kornia
+
+    x = ((image.float() + 1) / 2).unsqueeze(0)
+    grey = kornia.color.rgb_to_grayscale(x) if x.shape[1] == 3 else x
+    _, edges = kornia.filters.canny(grey, params.low_threshold, params.high_threshold,
+                                    sigma=(params.sigma, params.sigma))
+    edges = edges[0].clamp(0, 1)
+    if params.invert:
+        edges = 1 - edges
+    return (edges * 2 - 1).expand(params.edge_channels, -1, -1).contiguous()
+
+
+class Edges(Dataset):
+    """(Canny edges, image) pairs made from any image folder (edges2faces, edges2shoes)."""
+
+    def __init__(self, params, seed: int):
+        self.p = params
+        self.images = ImageFolder(params, seed)
+        shape = self.images.info.shape
+        self.info = DataInfo(shape=shape, source_shape=(params.edge_channels, *shape[1:]), paired=True)
+
+    def fingerprint(self) -> str:
+        return f"edges:{self.images.fingerprint()}"
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.images.set_epoch(epoch)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        image = self.images[index]["x"]
+        return {"source": canny(image, self.p), "x": image}
+
+
+class ShapesEdges(Dataset):
+    """Paired built-in data: the Canny edges of a procedural polygon -> the filled polygon."""
+
+    def __init__(self, params, seed: int):
+        self.p, self.shapes = params, Shapes(params, seed)
+        shape = self.shapes.info.shape
+        self.info = DataInfo(shape=shape, source_shape=(params.edge_channels, *shape[1:]), paired=True)
+
+    def fingerprint(self) -> str:
+        return f"shapes-edges:{self.shapes.fingerprint()}"
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        image = self.shapes[index]["x"]
+        return {"source": canny(image, self.p), "x": image}
+
+
+class ShapesRecolor(Dataset):
+    """Built-in colour A <-> colour B data: polygons filled with ``colors_a`` as sources and with
+    ``colors_b`` as targets. Unpaired by default (each source's partner is another random
+    polygon); with ``paired`` the target is the source polygon itself recoloured, colour ``k`` of
+    ``colors_a`` becoming colour ``k`` of ``colors_b`` (ground truth for evaluating a CycleGAN)."""
+
+    def __init__(self, params, seed: int):
+        if len(params.colors_a) != len(params.colors_b):
+            raise DataError(f"shapes-recolor needs as many colors_b as colors_a (colour k becomes colour k); got "
+                            f"{len(params.colors_a)} and {len(params.colors_b)}")
+        self.p, self.seed, self.epoch = params, seed, 0
+        self.a = Shapes(params.model_copy(update={"colors": params.colors_a}), seed)
+        self.b = Shapes(params.model_copy(update={"colors": params.colors_b}), seed)
+        shape = self.a.info.shape
+        self.info = DataInfo(shape=shape, source_shape=shape, paired=params.paired)
+
+    def fingerprint(self) -> str:
+        return f"shapes-recolor:{self.a.fingerprint()};paired={self.p.paired}"
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        partner = index if self.p.paired else int(np.random.default_rng([self.seed, self.epoch, index]).integers(len(self.b)))
+        return oriented(self.a[index]["x"], self.b[partner]["x"], self.p.direction)
+
+
+def _seed(params, ctx) -> int:
+    return params.seed if params.seed is not None else ctx.seed
+
+
+def paired_folder(params, ctx) -> PairedFolder:
+    return PairedFolder(params, _seed(params, ctx))
+
+
+def unpaired_folder(params, ctx) -> UnpairedFolder:
+    return UnpairedFolder(params, _seed(params, ctx))
+
+
+def edges(params, ctx) -> Edges:
+    return Edges(params, _seed(params, ctx))
+
+
+def shapes_edges(params, ctx) -> ShapesEdges:
+    return ShapesEdges(params, _seed(params, ctx))
+
+
+def shapes_recolor(params, ctx) -> ShapesRecolor:
+    return ShapesRecolor(params, _seed(params, ctx))

@@ -1,0 +1,122 @@
+"""``ganforge translate CHECKPOINT INPUT... --out DIR``: translate image files or folders with a
+trained translation model, rebuilt from its run folder alone.
+
+An input twice as wide as it is high is taken as a side-by-side A|B pair (pix2pix's layout): its
+``--direction`` source half is translated and the other half is the target in the comparison
+sheet. ``--direction`` defaults to the run's own; the opposite direction uses the model's
+reverse generator (CycleGAN) and is an error for one-way models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ganforge.data.images import convert, open_image, to_tensor
+from ganforge.errors import GanforgeError
+from ganforge.samples import comparison_sheet, save_png, to_uint8
+
+EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def input_files(inputs: list[Path]) -> list[Path]:
+    files = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+            if not found:
+                raise GanforgeError(f"no images ({', '.join(sorted(EXTENSIONS))}) in {path}")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise GanforgeError(f"{path} does not exist; give image files or folders of images")
+    return files
+
+
+def trained_direction(recipe) -> str:
+    return getattr(recipe.data, "direction", "AtoB")
+
+
+def load_pair(path: Path, direction: str, channels: tuple[int, int], size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(input, target or None) for one file, resized to ``size``; ``channels`` are (input, target)."""
+    image = open_image(path, 3)
+    width, height = image.size
+    target = None
+    if width == 2 * height:  # A|B side by side
+        a, b = image.crop((0, 0, height, height)), image.crop((height, 0, width, height))
+        image, target = (a, b) if direction == "AtoB" else (b, a)
+        target = to_tensor(convert(target, channels[1]).resize((size, size), Image.Resampling.BICUBIC))
+    source = to_tensor(convert(image, channels[0]).resize((size, size), Image.Resampling.BICUBIC))
+    return source, target
+
+
+@torch.no_grad()
+def translate_files(checkpoint: Path, inputs: list[Path], out: Path, direction: str | None = None,
+                    device: str = "cpu", batch_size: int = 8) -> list[Path]:
+    """Translate every image of ``inputs`` into ``out`` (one PNG each, named after the input) and
+    write ``out/sheets/<name>.png`` (input | output | target when known) and ``out/comparison.png``
+    (the first 16 rows). Returns the output files."""
+    from ganforge.pipeline import load_generator
+
+    run, _ = load_generator(checkpoint, device=device)
+    objective, info = run.objective, run.ctx.data_info
+    if not hasattr(objective, "translate") or info is None or not info.is_translation:
+        raise GanforgeError(f"{checkpoint} holds a {run.recipe.objective.type!r} model, which does not translate "
+                            "images; use `ganforge sample` for noise-to-image models")
+    trained = trained_direction(run.recipe)
+    direction = direction or trained
+    reverse = direction != trained
+    source_channels, target_channels = info.source_shape[0], info.shape[0]
+    if reverse:
+        source_channels, target_channels = target_channels, source_channels
+    files = input_files(inputs)
+    (out / "sheets").mkdir(parents=True, exist_ok=True)
+    written, rows = [], []
+    for start in range(0, len(files), batch_size):
+        chunk = files[start:start + batch_size]
+        pairs = [load_pair(f, direction, (source_channels, target_channels), info.size) for f in chunk]
+        sources = torch.stack([p[0] for p in pairs]).to(run.device)
+        outputs = objective.translate(run.nets, sources, reverse=reverse).cpu()
+        for file, (source, target), output in zip(chunk, pairs, outputs):
+            name = unique_name(file, files)
+            save_png(to_uint8(output), out / f"{name}.png")
+            columns = [source[None], output[None]] + ([target[None]] if target is not None else [])
+            sheet = comparison_sheet(columns)
+            save_png(sheet, out / "sheets" / f"{name}.png")
+            written.append(out / f"{name}.png")
+            if len(rows) < 16:
+                rows.append(columns)
+    widest = max(len(r) for r in rows)
+    rows = [r + [torch.ones_like(r[1])] * (widest - len(r)) for r in rows]  # blank cells where no target
+    save_png(comparison_sheet([torch.cat([r[i] if r[i].shape[1] == 3 else r[i].expand(-1, 3, -1, -1) for r in rows])
+                               for i in range(widest)]), out / "comparison.png")
+    return written
+
+
+def unique_name(file: Path, files: list[Path]) -> str:
+    """The file's stem, or parent_stem when two inputs share a stem."""
+    if sum(f.stem == file.stem for f in files) > 1:
+        return f"{file.parent.name}_{file.stem}"
+    return file.stem
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    written = translate_files(args.checkpoint, args.inputs, args.out, args.direction, args.device, args.batch_size)
+    print(f"wrote {len(written)} translated images to {args.out} (side-by-side sheets in {args.out / 'sheets'}, "
+          f"an overview in {args.out / 'comparison.png'})")
+    return 0
+
+
+def add_translate_command(subparsers) -> None:
+    p = subparsers.add_parser("translate", help="translate images with a trained translation model (pix2pix, CycleGAN, pix2pixHD)")
+    p.add_argument("checkpoint", type=Path, help="run folder or checkpoints/step_<N> folder")
+    p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="image files or folders of images")
+    p.add_argument("--out", type=Path, required=True, help="folder for the translated images and comparison sheets")
+    p.add_argument("--direction", choices=["AtoB", "BtoA"],
+                   help="which half of A|B inputs is the source, and which way to translate (default: the run's)")
+    p.add_argument("--device", default="cpu", help="device to translate on")
+    p.add_argument("--batch-size", type=int, default=8, help="images per batch")
+    p.set_defaults(handler=cmd_translate)
