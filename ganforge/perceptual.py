@@ -26,10 +26,10 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 def vgg19_features(weights: str | Path | None, depth: int, download: bool = True) -> nn.Sequential:
     """The first ``depth`` layers of VGG19's convolutional trunk with ImageNet weights, frozen.
     Only those layers' tensors are read from the weights file."""
-    from torchvision.models import vgg19
+    from torchvision.models.vgg import cfgs, make_layers
 
     path = resolve_weights(VGG19, weights, download=download)
-    trunk = vgg19(weights=None).features[:depth]
+    trunk = make_layers(cfgs["E"])[:depth]  # VGG19's trunk, as torchvision.models.vgg19().features
     saved = torch.load(path, map_location="cpu", weights_only=True)
     wanted = {f"features.{k}": v for k, v in trunk.state_dict().items()}
     missing = [k for k in wanted if k not in saved]

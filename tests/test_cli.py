@@ -60,7 +60,7 @@ def test_recipe_mistakes_are_reported_without_a_traceback(tmp_path):
         result = ganforge(command, str(bad))
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
-        assert f"{bad}:2: data: unknown type 'shapez'; did you mean 'shapes'?" in result.stderr
+        assert f"{bad}:2: data: unknown type 'shapez'; did you mean 'shapes'" in result.stderr
     missing = ganforge("validate", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "file not found" in missing.stderr
 

@@ -180,3 +180,22 @@ def test_image_folder_reads_a_zip_archive_and_a_folder_inside_it(tmp_path):
     with pytest.raises(DataError, match=r"has no folder 'val'.*\['test', 'train'\]"):
         ImageFolder(ImageFolderParams(root=archive / "val"), seed=0)
     assert data.fingerprint() == ImageFolder(ImageFolderParams(root=archive / "train", labels=True), seed=0).fingerprint()
+
+
+def test_image_folder_offset_and_limit_give_a_held_out_slice(tmp_path):
+    for i in range(10):
+        Image.new("RGB", (8, 8), (i * 20, 0, 0)).save(tmp_path / f"{i:02d}.png")
+    train = ImageFolder(ImageFolderParams(root=tmp_path, limit=7), seed=0)
+    held_out = ImageFolder(ImageFolderParams(root=tmp_path, offset=7, limit=2), seed=0)
+    assert [f.name for f in train.files] == [f"{i:02d}.png" for i in range(7)]
+    assert [f.name for f in held_out.files] == ["07.png", "08.png"]
+    with pytest.raises(DataError, match="offset 10 skips all 10"):
+        ImageFolder(ImageFolderParams(root=tmp_path, offset=10), seed=0)
+
+
+def test_translation_data_info_round_trips_through_json():
+    from ganforge.data.info import DataInfo
+
+    info = DataInfo(shape=(3, 32, 32), source_shape=(1, 32, 32), paired=True)
+    again = DataInfo.from_json(info.to_json())
+    assert again == info and again.is_translation and not DataInfo(shape=(3, 8, 8)).is_translation

@@ -195,11 +195,13 @@ def cross_check(recipe: Any, provenance: Provenance, registry: Registry) -> list
             problems.append(Problem(locate(provenance, ("models", name, "type")), ("models", name, "type"),
                                     f"objective {objective.type!r} needs {name!r} to be a {kind}, but "
                                     f"{recipe.models[name].type!r} is a {kinds[name]}"))
+    defaults = type(objective).default_losses()
     for name in objective.required_losses():
         if name not in recipe.losses:
+            example = defaults.get(name, {}).get("type", "non-saturating")
             problems.append(Problem(locate(provenance, ("losses",)), ("losses",),
                                     f"objective {objective.type!r} needs a loss named {name!r} "
-                                    f"(for example `{name}: non-saturating`)"))
+                                    f"(for example `{name}: {example}`)"))
     return problems
 
 

@@ -82,8 +82,11 @@ class PatchGAN(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "PatchGAN":
-        return cls(judged_channels(params, ctx, "patchgan-discriminator"), params.receptive_field, params.width,
-                   params.max_width, params.norm, params.conditional)
+        channels = judged_channels(params, ctx, "patchgan-discriminator")
+        check_size(params, ctx, "patchgan-discriminator")
+        net = cls(channels, params.receptive_field, params.width, params.max_width, params.norm, params.conditional)
+        net.smallest_input = smallest_input(params.receptive_field)
+        return net
 
 
 class MultiScaleDiscriminator(nn.Module):
@@ -113,8 +116,27 @@ class MultiScaleDiscriminator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "MultiScaleDiscriminator":
-        return cls(judged_channels(params, ctx, "multiscale-discriminator"), params.scales, params.receptive_field,
-                   params.width, params.max_width, params.norm, params.conditional)
+        channels = judged_channels(params, ctx, "multiscale-discriminator")
+        check_size(params, ctx, "multiscale-discriminator", params.scales)
+        net = cls(channels, params.scales, params.receptive_field, params.width, params.max_width, params.norm,
+                  params.conditional)
+        net.smallest_input = smallest_input(params.receptive_field) * 2 ** (params.scales - 1)
+        return net
+
+
+def smallest_input(field: int) -> int:
+    """The smallest image side a PatchGAN takes: its stride-2 layers must leave 3 px or more
+    for the two 4x4 convolutions at the end."""
+    return 1 if field == 1 else 3 * 2 ** LAYERS_FOR_FIELD[field]
+
+
+def check_size(params, ctx, net: str, scales: int = 1) -> None:
+    size, need = ctx.data_info.size, smallest_input(params.receptive_field) * 2 ** (scales - 1)
+    if size < need:
+        raise GanforgeError(f"{net} with receptive_field {params.receptive_field}"
+                            + (f" and {scales} scales" if scales > 1 else "")
+                            + f" needs images of at least {need} px; the data's are {size} px. Use a smaller "
+                            + ("receptive_field or fewer scales" if scales > 1 else "receptive_field"))
 
 
 def judged_channels(params, ctx, net: str) -> int:

@@ -273,6 +273,11 @@ class Pix2PixHD(Translation):
         if params.coarse_steps and not hasattr(g, "coarse"):
             raise GanforgeError(f"objective.coarse_steps trains a global generator first, but models.{params.generator} "
                                 "has none; use pix2pixhd-generator or set coarse_steps: 0")
+        d = ctx.nets[params.discriminator]
+        if params.coarse_steps and self.info.size // 2 < getattr(d, "smallest_input", 1):
+            raise GanforgeError(f"the coarse stage judges {self.info.size // 2} px images, smaller than "
+                                f"models.{params.discriminator} takes ({d.smallest_input} px); use a smaller "
+                                "receptive_field or fewer scales, or set objective.coarse_steps: 0")
         self.steps_done = 0
         self.unused_parameters = bool(params.coarse_steps or params.freeze_global_steps)
 
