@@ -266,6 +266,6 @@ def ganforge_register_evaluators(register):
 
 @hookimpl
 def ganforge_add_commands(subparsers):
-    from ganforge_translation.translate import add_translate_command
+    from ganforge_translation.cli import add_translate_command
 
     add_translate_command(subparsers)

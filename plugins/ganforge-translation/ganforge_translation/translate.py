@@ -101,22 +101,3 @@ def unique_name(file: Path, files: list[Path]) -> str:
     if sum(f.stem == file.stem for f in files) > 1:
         return f"{file.parent.name}_{file.stem}"
     return file.stem
-
-
-def cmd_translate(args: argparse.Namespace) -> int:
-    written = translate_files(args.checkpoint, args.inputs, args.out, args.direction, args.device, args.batch_size)
-    print(f"wrote {len(written)} translated images to {args.out} (side-by-side sheets in {args.out / 'sheets'}, "
-          f"an overview in {args.out / 'comparison.png'})")
-    return 0
-
-
-def add_translate_command(subparsers) -> None:
-    p = subparsers.add_parser("translate", help="translate images with a trained translation model (pix2pix, CycleGAN, pix2pixHD)")
-    p.add_argument("checkpoint", type=Path, help="run folder or checkpoints/step_<N> folder")
-    p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--out", type=Path, required=True, help="folder for the translated images and comparison sheets")
-    p.add_argument("--direction", choices=["AtoB", "BtoA"],
-                   help="which half of A|B inputs is the source, and which way to translate (default: the run's)")
-    p.add_argument("--device", default="cpu", help="device to translate on")
-    p.add_argument("--batch-size", type=int, default=8, help="images per batch")
-    p.set_defaults(handler=cmd_translate)
