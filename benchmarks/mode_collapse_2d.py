@@ -79,7 +79,7 @@ def main() -> int:
             print(f"{model + '-' + layout:<16} {0:>5}   (no recorded run)")
             continue
         modes = mean_se([r["modes"] for r in rows])
-        quality = mean_se([100 * r["high_quality"] for r in rows])
+        quality = mean_se([r["high_quality"] for r in rows])
         kl = mean_se([r["reverse_kl"] for r in rows if r["reverse_kl"] is not None] or [float("nan")])
         p = PUBLISHED[(model, layout)]
         print(f"{model + '-' + layout:<16} {len(rows):>5} {modes[0]:>7.1f} +- {modes[1]:<4.1f} {quality[0]:>9.1f} +- {quality[1]:<4.1f} "

@@ -70,6 +70,7 @@ class FeatureMetric(Evaluator):
             raise GanforgeError(f"{self.name} measures images, but this data holds vectors of shape {info.shape}; "
                                 "for 2-D mixtures use mode-coverage")
         self.key, self.net = self.network(session)
+        self.split = getattr(session, "split", "training data")
         if self.uses_reference:
             self.reference = session.reference_features(self.net, self.p.reference_samples)
             self.reference_count = len(next(iter(self.reference.values())))
@@ -87,7 +88,7 @@ class FeatureMetric(Evaluator):
     def protocol(self) -> dict[str, Any]:
         out = {"features": self.net.name, "samples": self.seen, "preprocessing": PREPROCESSING}
         if self.uses_reference:
-            out["reference"] = {"samples": self.reference_count, "split": "training data (seeded subset)"}
+            out["reference"] = {"samples": self.reference_count, "split": f"{self.split} (seeded subset)"}
         return out
 
 

@@ -27,13 +27,14 @@ def library_versions() -> dict[str, str | None]:
     return out
 
 
-def eval_data(run: Run) -> tuple[Any, Any]:
-    """The data evaluation compares with, and its parameters: ``eval.data`` when the recipe sets
-    it (held-out data), else the training data."""
+def eval_session(run: Run, batch_size: int) -> EvalSession:
+    """A session on the data evaluation compares with: ``eval.data`` when the recipe sets it
+    (held-out data), else the training data."""
     params = run.recipe.eval.data
     if params is None:
-        return run.data, run.recipe.data
-    return run.ctx.build("data", params), params
+        return EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
+    return EvalSession(run.ctx.build("data", params), params, run.device, batch_size=batch_size,
+                       split=f"eval.data ({params.type})")
 
 
 def build_evaluators(run: Run, slots: list[Any]) -> dict[str, Evaluator]:
@@ -51,7 +52,7 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
              seed: int = 0, session: EvalSession | None = None) -> dict[str, Any]:
     """Run ``evaluators`` on ``run``'s generator (``nets`` overrides, e.g. EMA copies)."""
     started = time.perf_counter()
-    session = session or EvalSession(*eval_data(run), run.device, batch_size=batch_size)
+    session = session or eval_session(run, batch_size)
     nets = nets or run.nets
     modes = {name: net.training for name, net in nets.items()}
     for net in nets.values():

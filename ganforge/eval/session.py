@@ -47,8 +47,8 @@ class EvalSession:
     reference features (computed once per data + network, then read from the cache)."""
 
     def __init__(self, data: Any, data_params: Any, device: torch.device, *, batch_size: int = 250,
-                 cache: Path | None = None):
-        self.data, self.data_params, self.device = data, data_params, device
+                 cache: Path | None = None, split: str = "training data"):
+        self.data, self.data_params, self.device, self.split = data, data_params, device, split
         self.batch_size = batch_size
         self.cache = cache if cache is not None else cache_dir() / "reference"
         self.cache_hits = 0

@@ -51,14 +51,12 @@ class PeriodicEval:
 
     def evaluate(self, step: int, nets: dict[str, nn.Module], ema: bool) -> dict[str, Any]:
         """Evaluate ``nets`` at ``step`` and append the record to ``eval.json``."""
-        from ganforge.eval.runner import build_evaluators, eval_data, evaluate
-        from ganforge.eval.session import EvalSession
+        from ganforge.eval.runner import build_evaluators, eval_session, evaluate
 
         saved = rng_state()
         try:
             if self.session is None:
-                self.session = EvalSession(*eval_data(self.run), self.run.device,
-                                           batch_size=self.config.batch_size)
+                self.session = eval_session(self.run, self.config.batch_size)
             result = evaluate(self.run, build_evaluators(self.run, self.config.metrics), nets=nets,
                               batch_size=self.config.batch_size, seed=self.config.seed, session=self.session)
         finally:
