@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from ganforge.errors import GanforgeError
-from ganforge_translation.layers import NoiseDropout, ResnetBlock, conv_bias, init_weights, norm_layer
+from ganforge_translation.layers import NoiseDropout, conv_bias, init_weights, norm_layer, resnet_trunk, to_image
 
 
 def translation_shapes(ctx, net: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -90,20 +90,8 @@ class ResNetGenerator(nn.Module):
             raise GanforgeError(f"resnet-generator with {downsamplings} downsamplings needs an image side that is a "
                                 f"multiple of {2**downsamplings}; the data's is {size}")
         self.in_channels, self.out_channels, self.size = in_channels, out_channels, size
-        bias = conv_bias(norm)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias),
-                                   norm_layer(norm, width), nn.ReLU(True)]
-        c = width
-        for _ in range(downsamplings):
-            layers += [nn.Conv2d(c, c * 2, 3, 2, 1, bias=bias), norm_layer(norm, c * 2), nn.ReLU(True)]
-            c *= 2
-        layers += [ResnetBlock(c, norm, dropout) for _ in range(blocks)]
-        for _ in range(downsamplings):
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), norm_layer(norm, c // 2),
-                       nn.ReLU(True)]
-            c //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, out_channels, 7), nn.Tanh()]
-        self.net = nn.Sequential(*layers)
+        layers, channels = resnet_trunk(in_channels, width, downsamplings, blocks, norm, dropout)
+        self.net = nn.Sequential(*layers, *to_image(channels, out_channels))
         init_weights(self)
 
     def forward(self, source: Tensor) -> Tensor:

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ganforge.errors import GanforgeError
 from ganforge_translation.generators import translation_shapes
-from ganforge_translation.layers import ResnetBlock, conv_bias, init_weights, norm_layer
+from ganforge_translation.layers import ResnetBlock, conv_bias, init_weights, norm_layer, resnet_trunk, to_image
 
 
 def half(x: Tensor) -> Tensor:
@@ -22,20 +22,9 @@ class GlobalGenerator(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, width: int, downsamplings: int, blocks: int, norm: str):
         super().__init__()
-        bias = conv_bias(norm)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias),
-                                   norm_layer(norm, width), nn.ReLU(True)]
-        c = width
-        for _ in range(downsamplings):
-            layers += [nn.Conv2d(c, c * 2, 3, 2, 1, bias=bias), norm_layer(norm, c * 2), nn.ReLU(True)]
-            c *= 2
-        layers += [ResnetBlock(c, norm) for _ in range(blocks)]
-        for _ in range(downsamplings):
-            layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), norm_layer(norm, c // 2),
-                       nn.ReLU(True)]
-            c //= 2
+        layers, channels = resnet_trunk(in_channels, width, downsamplings, blocks, norm)
         self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(c, out_channels, 7), nn.Tanh())
+        self.head = to_image(channels, out_channels)
 
     def forward(self, source: Tensor) -> Tensor:
         return self.head(self.body(source))
@@ -70,7 +59,7 @@ class Pix2PixHDGenerator(nn.Module):
             self.local_up = nn.Sequential(
                 *[ResnetBlock(c * 2, norm) for _ in range(local_blocks)],
                 nn.ConvTranspose2d(c * 2, c, 3, 2, 1, output_padding=1, bias=bias), norm_layer(norm, c), nn.ReLU(True),
-                nn.ReflectionPad2d(3), nn.Conv2d(c, out_channels, 7), nn.Tanh())
+                *to_image(c, out_channels))
         init_weights(self)
 
     def coarse(self, source_half: Tensor) -> Tensor:

@@ -60,3 +60,29 @@ def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:
             nn.init.normal_(module.weight, 1.0, std)
             nn.init.zeros_(module.bias)
     return net
+
+
+def resnet_trunk(in_channels: int, width: int, downsamplings: int, blocks: int, norm: str,
+                 dropout: float = 0.0) -> tuple[list[nn.Module], int]:
+    """The Johnson et al. trunk shared by CycleGAN's generator and pix2pixHD's global one: a
+    reflection-padded 7x7 convolution, ``downsamplings`` stride-2 convolutions doubling the
+    channels, ``blocks`` residual blocks and transposed convolutions back up. Returns the layers
+    and the channels they end with (``width``)."""
+    bias = conv_bias(norm)
+    layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias),
+                               norm_layer(norm, width), nn.ReLU(True)]
+    c = width
+    for _ in range(downsamplings):
+        layers += [nn.Conv2d(c, c * 2, 3, 2, 1, bias=bias), norm_layer(norm, c * 2), nn.ReLU(True)]
+        c *= 2
+    layers += [ResnetBlock(c, norm, dropout) for _ in range(blocks)]
+    for _ in range(downsamplings):
+        layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), norm_layer(norm, c // 2),
+                   nn.ReLU(True)]
+        c //= 2
+    return layers, c
+
+
+def to_image(channels: int, out_channels: int) -> nn.Sequential:
+    """The last layer of both: a reflection-padded 7x7 convolution to the image, then tanh."""
+    return nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(channels, out_channels, 7), nn.Tanh())
