@@ -6,7 +6,7 @@
   (1, 16, 70 and 286 px: pix2pix's ablation; 70 is the recipe's own).
 * ``cyclegan``: ``recipes/cyclegan-summer2winter.yaml`` at 64 px (resize 72, random 64 crops, 6
   residual blocks), trained ``--steps`` steps, then scored on testA/testB: cycle error, and the
-  FID of G(testA) against testB on the features of a classifier trained first on the
+  FID of G(testA) against testB (238 images each) on the features of a classifier trained first on the
   summer2winter folders (``benchmarks/summer2winter-domains.yaml``), next to the FID of the
   untranslated testA against testB on the same features.
 
@@ -61,7 +61,8 @@ def untranslated_fid(classifier: Path) -> float:
     from ganforge_translation.data import unpaired_folder
     from ganforge_translation.plugin import UnpairedFolderParams
 
-    params = UnpairedFolderParams(root=DATA / "summer2winter_yosemite", split="test", crop_size=64, jitter=False)
+    params = UnpairedFolderParams(root=DATA / "summer2winter_yosemite", split="test", crop_size=64, jitter=False,
+                                  limit=238)
     data = unpaired_folder(params, BuildContext(None, 0, torch.device("cpu"), None))
     count_a, count_b = len(data.files["A"]), len(data.files["B"])
     network = ClassifierFeatures(classifier)
@@ -71,8 +72,9 @@ def untranslated_fid(classifier: Path) -> float:
 
 
 def cyclegan_overrides(steps: int, classifier: Path) -> list[str]:
-    fid = f"{{type: fid, features: classifier, classifier: '{classifier}', samples: 309, reference_samples: 238}}"
-    return [f"eval.metrics=[cycle-error, {fid}]", "data.load_size=72", "data.crop_size=64", "eval.data.crop_size=64", "models.g_ab.blocks=6",
+    # testB has 238 images, testA 309: the first 238 of each, so both sides are distinct images
+    fid = f"{{type: fid, features: classifier, classifier: '{classifier}', samples: 238, reference_samples: 238}}"
+    return [f"eval.metrics=[cycle-error, {fid}]", "eval.data.limit=238", "data.load_size=72", "data.crop_size=64", "eval.data.crop_size=64", "models.g_ab.blocks=6",
             "models.g_ba.blocks=6", f"train.steps={steps}", f"eval.every={steps}", "train.checkpoint_every=250",
             "train.sample_every=250"]
 
