@@ -70,7 +70,7 @@ class FeatureMetric(Evaluator):
             raise GanforgeError(f"{self.name} measures images, but this data holds vectors of shape {info.shape}; "
                                 "for 2-D mixtures use mode-coverage")
         self.key, self.net = self.network(session)
-        self.split = getattr(session, "split", "training data")
+        self.split = session.split
         if self.uses_reference:
             self.reference = session.reference_features(self.net, self.p.reference_samples)
             self.reference_count = len(next(iter(self.reference.values())))
