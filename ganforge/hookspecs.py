@@ -13,6 +13,7 @@ validating recipes and printing the schema never import model code (or torch).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Protocol
 
 import pluggy
@@ -64,6 +65,14 @@ def ganforge_register_evaluators(register: Register) -> None:
 @hookspec
 def ganforge_register_trackers(register: Register) -> None:
     """Register trackers: logging back-ends that receive scalars and images."""
+
+
+@hookspec
+def ganforge_kit_examples(folder: Path) -> list[dict]:
+    """Tiny example recipes that use this plugin's components, for the conformance kit
+    (``ganforge.testing``): each builds on CPU in a second. ``folder`` is a scratch folder for
+    any files they need (images, arrays, weights); a data adapter, loss or tracker may appear
+    in a partial recipe of just its section (``{"data": {...}}``)."""
 
 
 @hookspec

@@ -29,7 +29,8 @@ def vgg19_features(weights: str | Path | None, depth: int, download: bool = True
     from torchvision.models.vgg import cfgs, make_layers
 
     path = resolve_weights(VGG19, weights, download=download)
-    trunk = make_layers(cfgs["E"])[:depth]  # VGG19's trunk, as torchvision.models.vgg19().features
+    with torch.random.fork_rng(devices=[]):  # its throwaway initialisation must not move the training RNG
+        trunk = make_layers(cfgs["E"])[:depth]  # VGG19's trunk, as torchvision.models.vgg19().features
     saved = torch.load(path, map_location="cpu", weights_only=True)
     wanted = {f"features.{k}": v for k, v in trunk.state_dict().items()}
     missing = [k for k in wanted if k not in saved]

@@ -27,6 +27,7 @@ BUILTIN_MODULES = (
     "ganforge.builtin.evaluators",
     "ganforge.builtin.stacked_mnist",
     "ganforge.builtin.commands",
+    "ganforge.builtin.examples",
 )
 
 

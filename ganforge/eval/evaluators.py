@@ -402,6 +402,9 @@ class LPIPS(PairedMetric):
                                    lambda: build_lpips(self.p.net, self.p.weights, self.p.download, session.device))
 
     def score(self, output: Tensor, target: Tensor, session: EvalSession) -> Tensor:
+        if min(output.shape[-2:]) < 32:
+            raise GanforgeError(f"lpips needs images of at least 32 px (the {self.p.net} backbone's layers shrink "
+                                f"smaller ones to nothing); these are {tuple(output.shape[-2:])}. Use l1, psnr or ssim")
         with torch.no_grad():
             return self.net(output.clamp(-1, 1), target.clamp(-1, 1)).flatten()
 

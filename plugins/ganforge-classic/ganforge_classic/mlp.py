@@ -120,8 +120,12 @@ class JointMLPDiscriminator(MLPDiscriminator):
         super().__init__(in_shape, width, depth, activation, maxout_pieces, False, dropout, extra_inputs=z_dim)
         self.z_dim = z_dim
 
+    def features(self, x: Tensor, z: Tensor) -> Tensor:  # type: ignore[override]
+        """The last hidden layer of the pair."""
+        return self.trunk(torch.cat([x.flatten(1), z], 1))
+
     def forward(self, x: Tensor, z: Tensor) -> Tensor:  # type: ignore[override]
-        return self.head(self.trunk(torch.cat([x.flatten(1), z], 1))).squeeze(-1)
+        return self.head(self.features(x, z)).squeeze(-1)
 
     @classmethod
     def build(cls, params, ctx) -> "JointMLPDiscriminator":

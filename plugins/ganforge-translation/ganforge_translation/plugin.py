@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from ganforge import ObjectiveParams, Params, hookimpl
 from ganforge.builtin.data import ImageFolderParams, ShapesParams
 from ganforge.params import RecipePath
+from ganforge_translation.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".bmp", ".webp"]
 Norm = Literal["batch", "instance", "none"]
