@@ -47,3 +47,14 @@ def test_plugin_names_are_checked(tmp_path):
     scaffold("ok", tmp_path)
     with pytest.raises(GanforgeError, match="exists already"):
         scaffold("ok", tmp_path)
+
+
+def test_the_hook_reference_in_the_docs_is_current():
+    from pathlib import Path
+
+    from ganforge.hookdoc import END, START, hook_reference
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    generated = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert generated == hook_reference().strip(), "run `python -m ganforge.hookdoc docs/plugins.md`"
+    assert "### `ganforge_kit_examples(folder: Path) -> list[dict]`" in generated
