@@ -1,0 +1,1 @@
+"""An MLflow tracker for ganforge."""
