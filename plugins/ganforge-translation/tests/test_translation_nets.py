@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from translation_fixtures import one_thread  # noqa: F401 (a fixture)
+
 from ganforge.errors import GanforgeError
 from ganforge_translation.discriminators import LAYERS_FOR_FIELD, MultiScaleDiscriminator, PatchGAN, receptive_field
 from ganforge_translation.generators import ResNetGenerator, UNetGenerator

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import save_image, tiny_cyclegan, tiny_pix2pix
+from translation_fixtures import one_thread, registry, save_image, tiny_cyclegan, tiny_pix2pix  # noqa: F401 (fixtures)
 from ganforge.errors import GanforgeError
 from ganforge.pipeline import train
 from ganforge.recipe import recipe_from_data

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SHARED_DATA, save_image
+from translation_fixtures import SHARED_DATA, one_thread, registry, save_image  # noqa: F401 (fixtures)
 from ganforge.build import BuildContext
 from ganforge.errors import DataError
 from ganforge_translation import plugin

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import tiny_cyclegan, tiny_pix2pix, with_eval
+from translation_fixtures import one_thread, registry, tiny_cyclegan, tiny_pix2pix, with_eval  # noqa: F401 (fixtures)
 from ganforge.build import build_run
 from ganforge.errors import GanforgeError
 from ganforge.eval.runner import build_evaluators, evaluate

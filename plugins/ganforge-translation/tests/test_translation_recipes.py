@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import SHARED_DATA
+from translation_fixtures import SHARED_DATA, one_thread  # noqa: F401 (fixtures)
 from ganforge.build import build_run
 from ganforge.pipeline import train
 from ganforge.recipe import load_recipe

@@ -1,4 +1,5 @@
-"""Fixtures of the translation tests: tiny recipes on the built-in shapes data."""
+"""Helpers and fixtures of the translation tests: tiny recipes on the built-in shapes data.
+A module of its own (not a conftest.py) so that its name cannot clash with the core tests' conftest."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def registry():
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def one_thread():  # imported by every test module, so autouse there
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
