@@ -306,7 +306,7 @@ def check_discriminator(kit: _Kit) -> None:
     args: tuple = (batch["x"],)
     if getattr(net, "conditional", False):
         args += (batch["source"],) if info.is_translation else (batch["y"],)
-    if hasattr(net, "z_dim") and kit.name.startswith("joint"):
+    if hasattr(net, "z_dim"):  # a joint discriminator judges (x, z) pairs (BiGAN)
         args += (torch.randn(4, net.z_dim),)
     net.eval()
     with torch.no_grad():

@@ -10,13 +10,14 @@ from ganforge.errors import GanforgeError
 from ganforge_translation.layers import NoiseDropout, conv_bias, init_weights, norm_layer, resnet_trunk, to_image
 
 
-def translation_shapes(ctx, net: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(source shape, target shape) of the recipe's data, or a clear error for other data."""
+def translation_shapes(ctx, net: str, reverse: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(input shape, output shape) of a net on the recipe's data: source -> target, or target ->
+    source with ``reverse``; a clear error for data that is not translation data."""
     info = ctx.data_info
     if info is None or not info.is_translation:
         raise GanforgeError(f"{net} translates images, but the recipe's data has no `source` images; use a "
                             "translation data adapter (paired-folder, unpaired-folder, edges, shapes-edges, shapes-recolor)")
-    return info.source_shape, info.shape
+    return (info.shape, info.source_shape) if reverse else (info.source_shape, info.shape)
 
 
 class UNetGenerator(nn.Module):
@@ -71,9 +72,7 @@ class UNetGenerator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "UNetGenerator":
-        source, target = translation_shapes(ctx, "unet-generator")
-        if params.reverse:
-            source, target = target, source
+        source, target = translation_shapes(ctx, "unet-generator", params.reverse)
         return cls(source[0], target[0], target[-1], params.depth, params.width, params.max_width, params.norm,
                    params.dropout, params.dropout_blocks, params.test_dropout, params.skip)
 
@@ -99,8 +98,6 @@ class ResNetGenerator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "ResNetGenerator":
-        source, target = translation_shapes(ctx, "resnet-generator")
-        if params.reverse:
-            source, target = target, source
+        source, target = translation_shapes(ctx, "resnet-generator", params.reverse)
         return cls(source[0], target[0], target[-1], params.blocks, params.width, params.downsamplings, params.norm,
                    params.dropout)
