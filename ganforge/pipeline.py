@@ -12,9 +12,11 @@ from ganforge import distributed
 from ganforge.build import build_run
 from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
+from ganforge.eval.session import data_fingerprint
 from ganforge.recipe import LoadedRecipe, recipe_from_data
 from ganforge.registry import Registry, default_registry
 from ganforge.samples import render, save_png, to_uint8
+from ganforge.train.determinism import deterministic_algorithms
 from ganforge.train.checkpoint import find_checkpoint, load_checkpoint, unflatten_into
 from ganforge.train.rundir import RunFolder, manifest
 from ganforge.train.trainer import Trainer
@@ -27,15 +29,21 @@ def run_folder_for(recipe: Any) -> RunFolder:
 def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | None = None) -> RunFolder:
     """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint.
     Under torchrun every rank calls this; rank 0 alone writes the run folder."""
-    recipe, registry = loaded.recipe, registry or default_registry()
+    with deterministic_algorithms(loaded.recipe.train.deterministic):
+        return _train(loaded, resume, registry or default_registry())
+
+
+def _train(loaded: LoadedRecipe, resume: bool, registry: Registry) -> RunFolder:
+    recipe = loaded.recipe
     world = distributed.init_from_env(recipe.train.device)
     folder = run_folder_for(recipe)
     device = distributed.device_for(world, recipe.train.device)
     run = build_run(recipe, registry=registry, run_dir=folder.path, device=torch.device(device) if device else None)
     resolved = loaded.resolved()
     if world.is_main:
-        folder.start(resolved, manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(),
-                                        world_size=world.size), resume=resume)
+        record = manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(), world_size=world.size)
+        record["data_fingerprint"] = data_fingerprint(run.data, recipe.data)
+        folder.start(resolved, record, resume=resume)
     distributed.barrier()
     trackers = [run.ctx.build("tracker", t) for t in recipe.output.trackers] if world.is_main else []
     trainer = Trainer(run, folder, trackers)
@@ -81,12 +89,13 @@ def load_generator(path: Path, *, registry: Registry | None = None, device: str 
     return run, step
 
 
-def evaluate_checkpoint(path: Path, *, metrics: list[str] | None = None, samples: int | None = None,
+def evaluate_checkpoint(path: Path, *, metrics: list[str | dict] | None = None, samples: int | None = None,
                         batch_size: int | None = None, device: str = "cpu", use_ema: bool = True,
-                        registry: Registry | None = None) -> dict[str, Any]:
+                        registry: Registry | None = None, source: str = "cli") -> dict[str, Any]:
     """Evaluate a checkpoint (or a run's newest) with the recipe's ``eval.metrics``, or the
-    evaluators named in ``metrics`` (their recipe settings if configured, else defaults).
-    The record is appended to the run's ``eval.json`` and returned."""
+    evaluators in ``metrics``: names (their recipe settings if configured, else defaults) or
+    whole slots such as ``{"type": "fid", "samples": 5000}``. The record, marked with
+    ``source``, is appended to the run's ``eval.json`` and returned."""
     from ganforge.eval.runner import build_evaluators, evaluate
 
     checkpoint = find_checkpoint(Path(path))
@@ -104,18 +113,19 @@ def evaluate_checkpoint(path: Path, *, metrics: list[str] | None = None, samples
     step, ema_used = load_weights(run, checkpoint, use_ema=use_ema)
     config = run.recipe.eval
     result = evaluate(run, build_evaluators(run, config.metrics), batch_size=config.batch_size, seed=config.seed)
-    record = {"step": step, "source": "cli", "checkpoint": str(checkpoint), "ema": ema_used, **result}
+    record = {"step": step, "source": source, "checkpoint": str(checkpoint), "ema": ema_used, **result}
     folder.append_eval(record)
     return record
 
 
-def select_metrics(configured: list[Any], names: list[str] | None, samples: int | None) -> list[Any]:
-    """The evaluator slots to run: the configured ones, or those named (configured settings
-    kept, defaults otherwise), each with ``samples`` overridden when given."""
+def select_metrics(configured: list[Any], names: list[str | dict] | None, samples: int | None) -> list[Any]:
+    """The evaluator slots to run: the configured ones, or those asked for (a name keeps its
+    configured settings, or the defaults; a slot is taken as it is), each with ``samples``
+    overridden when given."""
     slots = [{"type": m} if isinstance(m, str) else dict(m) for m in configured]
     if names:
         by_type = {slot.get("type"): slot for slot in slots}
-        slots = [dict(by_type.get(name, {"type": name})) for name in names]
+        slots = [dict(name) if isinstance(name, dict) else dict(by_type.get(name, {"type": name})) for name in names]
     if samples is not None:
         for slot in slots:
             slot["samples"] = samples

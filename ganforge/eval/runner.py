@@ -76,14 +76,18 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
             if evaluator.needs == "nets":  # measures the nets directly (a classifier on held-out data)
                 evaluator.measure(run, nets, batch_size)
         metrics: dict[str, Any] = {}
-        for evaluator in evaluators.values():
-            metrics.update(evaluator.compute())
+        produced_by: dict[str, str] = {}
+        for name, evaluator in evaluators.items():
+            values = evaluator.compute()
+            metrics.update(values)
+            produced_by.update(dict.fromkeys(values, name))
     finally:
         for name, net in nets.items():
             net.train(modes[name])
     return {
         "metrics": metrics,
         "protocols": {name: e.protocol() for name, e in evaluators.items()},
+        "produced_by": produced_by,  # metric -> the evaluator (and so the protocol) behind it
         "seed": seed,
         "versions": library_versions(),
         "seconds": round(time.perf_counter() - started, 3),

@@ -104,6 +104,8 @@ class TrainConfig(Params):
     keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept.")
     workers: int = Field(0, ge=0, description="Data-loading worker processes.")
     progress: bool = Field(True, description="Show a progress bar on a terminal.")
+    deterministic: bool = Field(False, description="PyTorch's deterministic algorithms (and the CUDA workspace setting they "
+                                                   "need): the same recipe and seed give the same numbers on one machine.")
     sync_batch_norm: bool = Field(False, description="With several ranks, batch norm statistics over the global batch (SyncBatchNorm; GPUs).")
     augment: AugmentConfig | None = Field(None, description="Differentiable augmentation of the discriminators' inputs; null for none.")
     nan_rollback: NanRollbackConfig | None = Field(

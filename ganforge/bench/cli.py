@@ -1,0 +1,50 @@
+"""``ganforge bench``: run a suite (or only report on what it has) and write its reports."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="run a benchmark suite and write results.json, report.html, summary.md",
+                              description="Train every (recipe, seed) of a suite that is not finished (resuming "
+                                          "interrupted ones), evaluate it, and gather the results and reports.")
+    p.add_argument("suite", type=Path, help="suite YAML file, e.g. recipes/bench/mode-collapse.yaml")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/bench/<suite name>)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (the CPU threads are shared out)")
+    p.add_argument("--only", nargs="+", metavar="RUN", help="run only these of the suite's runs")
+    p.add_argument("--seeds", type=int, metavar="N", help="only the first N of the suite's seeds")
+    p.add_argument("--baseline", type=Path, help="results.json (or its folder) of an earlier run to compare with")
+    p.add_argument("--report-only", action="store_true", help="train nothing: gather and report what is finished")
+    p.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ganforge.bench.report import write_reports
+    from ganforge.bench.runner import gather, plan, run_suite
+    from ganforge.bench.suite import load_suite
+    from ganforge.errors import GanforgeError
+
+    loaded = load_suite(args.suite)
+    out = args.out or Path("runs") / "bench" / loaded.suite.name
+    seeds = loaded.suite.seed_list[: args.seeds] if args.seeds else None
+    failure = None
+    if args.report_only:
+        results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline)
+    else:
+        try:
+            results = run_suite(loaded, out, jobs=args.jobs, only=args.only, seeds=seeds, baseline=args.baseline)
+        except GanforgeError as exc:
+            failure = exc
+            results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline)
+    html_path, md_path = write_reports(results, out)
+    print((Path(md_path)).read_text().split("## Every run")[0].rstrip())
+    print(f"\nwrote {out / 'results.json'}, {html_path}, {md_path}")
+    flagged = [c for c in results["comparisons"] if c["flag"]]
+    if flagged:
+        print(f"{len(flagged)} number(s) beyond the reference spread: "
+              + ", ".join(f"{c['run']} {c['metric']}" for c in flagged))
+    if failure is not None:
+        raise failure
+    return 0

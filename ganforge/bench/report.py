@@ -1,0 +1,272 @@
+"""Reports of a suite's ``results.json``: a self-contained HTML page (tables, loss curves and
+metric-vs-step plots drawn with matplotlib, sample grids, all embedded as PNG data) and a
+Markdown summary."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from ganforge.bench.aggregate import format_stats
+from ganforge.train.files import atomic_write_text
+
+REPORT_FILE, SUMMARY_FILE = "report.html", "summary.md"
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}.flag{background:#fde2e1}.ok{background:#e3f6e5}img{max-width:100%;border:1px solid #ddd}
+.plots{display:flex;flex-wrap:wrap;gap:1em}.plots figure{margin:0;flex:1 1 320px}figcaption{font-size:13px;color:#555}
+code{background:#f3f3f3;padding:1px 4px}"""
+
+
+def write_reports(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``summary.md`` next to ``results.json``."""
+    out = Path(out)
+    html_path, md_path = out / REPORT_FILE, out / SUMMARY_FILE
+    atomic_write_text(html_path, render_html(results))
+    atomic_write_text(md_path, render_markdown(results))
+    return html_path, md_path
+
+
+# ----------------------------------------------------------------- tables shared by both
+
+def metric_names(results: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for metrics in results["summary"].values():
+        names += [m for m in metrics if m not in names]
+    return names
+
+
+def summary_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    names = metric_names(results)
+    header = ["run", "seeds", *names, "train s (mean)", "peak RSS MB"]
+    rows = []
+    for run in dict.fromkeys(r["run"] for r in results["runs"]):
+        done = [r for r in results["runs"] if r["run"] == run and r.get("status") == "done"]
+        planned = [r for r in results["runs"] if r["run"] == run]
+        stats = results["summary"].get(run, {})
+        seconds = sum(r["train_seconds"] for r in done) / len(done) if done else None
+        peak = max((r.get("peak_rss_mb") or 0 for r in done), default=None)
+        rows.append([run, f"{len(done)}/{len(planned)}", *[format_stats(stats.get(m)) for m in names],
+                     f"{seconds:.1f}" if seconds is not None else "-", f"{peak:.0f}" if peak else "-"])
+    return header, rows
+
+
+def comparison_rows(results: dict[str, Any]) -> tuple[list[str], list[tuple[list[str], bool | None]]]:
+    header = ["run", "metric", "ours", "reference", "against", "source", "verdict"]
+    rows = []
+    for c in results["comparisons"]:
+        verdict = "no result yet" if c["flag"] is None else ("BEYOND the spread" if c["flag"] else "within")
+        rows.append(([c["run"], c["metric"], format_stats(c["ours"]), c["reference"], c["against"], c["source"],
+                      verdict], c["flag"]))
+    return header, rows
+
+
+def seed_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    names = metric_names(results)
+    header = ["run", "seed", "status", *names, "train s", "eval s", "threads", "peak RSS MB", "peak CUDA MB"]
+    rows = []
+    for r in results["runs"]:
+        metrics = r.get("metrics", {})
+        rows.append([r["run"], str(r["seed"]), r.get("status", "?"),
+                     *[_number(metrics.get(m)) for m in names],
+                     _number(r.get("train_seconds")), _number(r.get("eval_seconds")), _number(r.get("threads")),
+                     _number(r.get("peak_rss_mb")),
+                     _number(r.get("peak_cuda_mb"))])
+    return header, rows
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# ----------------------------------------------------------------- Markdown
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    escape = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    suite, env = results["suite"], results["environment"]
+    parts = [f"# Benchmark suite `{suite['name']}`", ""] + ([suite["description"], ""] if suite.get("description") else [])
+    parts += [f"{results['created']}; commit {(env.get('git_commit') or '?')[:12]}; torch {env['torch']}; "
+             f"device {env['device']}{' (' + env['gpu'] + ')' if env.get('gpu') else ''}; "
+             f"deterministic: {suite['deterministic']}. Values are mean +- standard error [min, max] over seeds.",
+             "", "## Summary", "", _md_table(*summary_rows(results))]
+    header, rows = comparison_rows(results)
+    if rows:
+        parts += ["", "## Compared with published and baseline numbers", "",
+                  _md_table(header, [row for row, _ in rows])]
+    parts += ["", "## Every run", "", _md_table(*seed_rows(results)), "",
+              f"The full page with curves and samples: `{REPORT_FILE}`; every number with its protocol: "
+              "`results.json`.", ""]
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------- HTML
+
+def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = ""
+    for index, row in enumerate(rows):
+        css = f' class="{classes[index]}"' if classes and classes[index] else ""
+        body += f"<tr{css}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _figure_png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line of a killed run
+    return rows
+
+
+def loss_plot(run: str, folders: list[Path]) -> bytes | None:
+    """Every loss of every seed against the step (one colour per loss, one line per seed)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    colours: dict[str, Any] = {}
+    drawn = False
+    for folder in folders:
+        records = [r for r in _read_jsonl(folder / "metrics.jsonl") if "event" not in r]
+        keys = sorted({k for r in records for k in r if "loss" in k})
+        for key in keys:
+            points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+            if not points:
+                continue
+            colour = colours.setdefault(key, f"C{len(colours) % 10}")
+            steps, values = zip(*points)
+            ax.plot(steps, values, color=colour, alpha=0.7, linewidth=1,
+                    label=key if folder == folders[0] else None)
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set(xlabel="step", ylabel="loss", title=f"{run}: losses ({len(folders)} seeds)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _figure_png(fig)
+
+
+def eval_plot(run: str, folders: list[Path]) -> bytes | None:
+    """Each metric evaluated during training against the step (one panel per metric)."""
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[Path, list[tuple[int, float]]]]] = {}
+    for folder in folders:
+        file = folder / "eval.json"
+        try:
+            records = json.loads(file.read_text()) if file.is_file() else []
+        except json.JSONDecodeError:
+            records = []
+        records = [r for r in records if r.get("source") == "train"]
+        for key in sorted({k for r in records for k in r.get("metrics", {})}):
+            points = [(r["step"], r["metrics"][key]) for r in records
+                      if isinstance(r["metrics"].get(key), (int, float))]
+            if len(points) > 1:
+                series.setdefault(key, []).append((folder, points))
+    if not series:
+        return None
+    keys = list(series)[:6]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for _, points in series[key]:
+            steps, values = zip(*points)
+            ax.plot(steps, values, marker="o", markersize=3, linewidth=1, alpha=0.8)
+        ax.set(xlabel="step", title=key)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{run}: evaluation during training", y=1.04)
+    return _figure_png(fig)
+
+
+def sample_grid(folder: Path, largest: int = 768) -> bytes | None:
+    """The run's last sample grid (scaled down when large)."""
+    from PIL import Image
+
+    grids = sorted((folder / "samples").glob("step_*.png"))
+    if not grids:
+        return None
+    try:
+        image = Image.open(grids[-1])
+        image.load()
+    except OSError:
+        return None
+    if max(image.size) > largest:
+        image.thumbnail((largest, largest))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def render_html(results: dict[str, Any]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    suite, env = results["suite"], results["environment"]
+    title = f"ganforge benchmark: {suite['name']}"
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{STYLE}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+             f"<p>{html.escape(suite.get('description') or '')}</p>",
+             f"<p>{html.escape(results['created'])}; commit <code>{html.escape((env.get('git_commit') or '?')[:12])}</code>; "
+             f"torch {html.escape(env['torch'])}; device {html.escape(env['device'])}"
+             f"{html.escape(' (' + env['gpu'] + ')') if env.get('gpu') else ''}; deterministic: {suite['deterministic']}. "
+             "Values are mean +- standard error [min, max] over seeds.</p>",
+             "<h2>Summary</h2>", _html_table(*summary_rows(results))]
+    header, rows = comparison_rows(results)
+    if rows:
+        classes = ["" if flag is None else ("flag" if flag else "ok") for _, flag in rows]
+        parts += ["<h2>Compared with published and baseline numbers</h2>",
+                  _html_table(header, [row for row, _ in rows], classes)]
+    for run in dict.fromkeys(r["run"] for r in results["runs"]):
+        folders = [Path(r["folder"]) for r in results["runs"] if r["run"] == run and r.get("status") == "done"]
+        parts.append(f"<h2>{html.escape(run)}</h2>")
+        if not folders:
+            parts.append("<p>No finished seed yet.</p>")
+            continue
+        figures = []
+        for png, caption in ((loss_plot(run, folders), "losses"), (eval_plot(run, folders), "evaluation during training"),
+                             (sample_grid(folders[0]), f"samples at the last step ({folders[0].name})")):
+            if png is not None:
+                figures.append(f"<figure>{_img(png, f'{run} {caption}')}<figcaption>{html.escape(caption)}</figcaption></figure>")
+        parts.append(f"<div class='plots'>{''.join(figures)}</div>")
+    parts += ["<h2>Every run</h2>", _html_table(*seed_rows(results)), "<h2>Environment</h2>",
+              _html_table(["key", "value"], [[k, _env_value(v)] for k, v in env.items() if k != "locked_packages"])]
+    if env.get("locked_packages"):
+        packages = ", ".join(f"{k} {v}" for k, v in sorted(env["locked_packages"].items()))
+        parts.append(f"<details><summary>Locked packages ({len(env['locked_packages'])})</summary>"
+                     f"<p>{html.escape(packages)}</p></details>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "-" if value is None else str(value)

@@ -1,0 +1,180 @@
+"""Run a suite: every (run, seed) in its own folder and process, finished ones skipped,
+unfinished ones resumed; then gather ``results.json``.
+
+    <out>/<run>/seed<k>/   a run folder (plus bench.json, bench.log)
+    <out>/results.json     every number with its protocol, the environment, times, memory
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
+from ganforge.bench.suite import LoadedSuite
+from ganforge.bench.worker import BENCH_FILE
+from ganforge.errors import GanforgeError
+from ganforge.train.files import atomic_write_text
+
+RESULTS_FILE = "results.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    run: str
+    seed: int
+    recipe: Path
+    overrides: list[str]
+    folder: Path
+    metrics: list[Any]
+    device: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run": self.run, "seed": self.seed, "recipe": str(self.recipe), "overrides": self.overrides,
+                "folder": str(self.folder), "metrics": self.metrics, "device": self.device}
+
+
+def plan(loaded: LoadedSuite, out: Path, only: list[str] | None = None, seeds: list[int] | None = None) -> list[Job]:
+    """The suite's (run, seed) jobs, seed by seed, so a stopped suite has every run's first seeds."""
+    suite = loaded.suite
+    unknown = sorted(set(only or []) - set(suite.runs))
+    if unknown:
+        raise GanforgeError(f"suite {suite.name} has no run {', '.join(map(repr, unknown))}; "
+                            f"its runs are {', '.join(suite.runs)}")
+    names = [name for name in suite.runs if not only or name in only]
+    out = out.resolve()
+    return [Job(name, seed, loaded.recipe_path(name), loaded.overrides(name, seed, out / name / f"seed{seed}"),
+                out / name / f"seed{seed}", loaded.suite.metrics_of(name), suite.device)
+            for seed in (seeds if seeds is not None else suite.seed_list) for name in names]
+
+
+def finished(job: Job) -> dict[str, Any] | None:
+    """The job's ``bench.json`` when it is done with today's recipe and evaluators."""
+    from ganforge.recipe import load_recipe
+    from ganforge.train.rundir import RunFolder
+
+    file = job.folder / BENCH_FILE
+    if not file.is_file():
+        return None
+    record = json.loads(file.read_text())
+    if record.get("status") != "done" or record.get("evaluators") != job.metrics:
+        return None
+    try:
+        saved = RunFolder(job.folder).read_recipe()
+    except GanforgeError:
+        return None
+    return record if saved == load_recipe(job.recipe, job.overrides).resolved() else None
+
+
+def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] | None = None,
+              seeds: list[int] | None = None, baseline: Path | None = None,
+              echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run what is not finished, then write and return ``results.json``. Failed jobs are
+    reported (with the end of their log) after the others have run."""
+    from ganforge.recipe import load_recipe
+
+    planned = plan(loaded, out, only, seeds)
+    for job in planned:  # a mistake in any recipe surfaces before anything trains
+        load_recipe(job.recipe, job.overrides)
+    todo = [job for job in planned if finished(job) is None]
+    echo(f"suite {loaded.suite.name}: {len(planned)} runs, {len(planned) - len(todo)} finished, {len(todo)} to run "
+         f"({jobs} at a time) in {out}")
+    threads = loaded.suite.threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    failures: list[str] = []
+
+    def work(job: Job) -> None:
+        started = time.time()
+        problem = launch(job, threads)
+        if problem:
+            failures.append(f"{job.run} seed {job.seed}: {problem}")
+            echo(f"  FAILED {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
+        else:
+            echo(f"  done {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
+
+    with ThreadPoolExecutor(max(jobs, 1)) as pool:
+        list(pool.map(work, todo))
+    results = gather(loaded, out, planned, baseline)
+    if failures:
+        raise GanforgeError(f"{len(failures)} of {len(planned)} runs failed (results.json holds the others):\n  "
+                            + "\n  ".join(failures))
+    return results
+
+
+def launch(job: Job, threads: int) -> str | None:
+    """Run one job in a worker process; returns None, or why it failed."""
+    job.folder.mkdir(parents=True, exist_ok=True)
+    spec = job.folder / "bench.job.json"
+    spec.write_text(json.dumps(job.to_json(), indent=1))
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    log = job.folder / "bench.log"
+    with log.open("a") as handle:
+        handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        done = subprocess.run([sys.executable, "-m", "ganforge.bench.worker", str(spec)], stdout=handle,
+                              stderr=subprocess.STDOUT, env=env)
+    if done.returncode == 0:
+        return None
+    tail = [line for line in log.read_text().splitlines() if line.strip()][-6:]
+    return f"exit {done.returncode}; end of {log}:\n      " + "\n      ".join(tail)
+
+
+def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | None) -> dict[str, Any]:
+    """Collect every job's record, summarise, compare, and write ``results.json``."""
+    from ganforge.bench.environment import environment
+
+    rows = []
+    for job in planned:
+        record = finished(job)
+        if record is None:
+            rows.append({"run": job.run, "seed": job.seed, "status": "missing", "folder": str(job.folder)})
+            continue
+        rows.append({**record, "folder": str(job.folder), "recipe": str(job.recipe), "overrides": job.overrides,
+                     "metric_protocols": _protocol_of_each_metric(record)})
+    summary = summarise(rows)
+    comparisons = compare_published(summary, loaded.suite)
+    if baseline is not None:
+        comparisons += compare_baseline(summary, read_results(baseline), loaded.suite.baseline_tolerance)
+    results = {
+        "suite": {"name": loaded.suite.name, "file": str(loaded.path), "sha256": loaded.sha256,
+                  "description": loaded.suite.description, "seeds": loaded.suite.seed_list,
+                  "deterministic": loaded.suite.deterministic},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "environment": environment(loaded.suite.device),
+        "runs": rows,
+        "summary": summary,
+        "comparisons": comparisons,
+        "references": [ref.model_dump() for ref in loaded.suite.reference],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RESULTS_FILE, json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def _protocol_of_each_metric(record: dict[str, Any]) -> dict[str, Any]:
+    """Metric key -> the protocol (samples, reference split, feature network) of the evaluator
+    that produced it."""
+    protocols = record.get("protocols", {})
+    return {key: {"evaluator": evaluator, **protocols.get(evaluator, {})}
+            for key, evaluator in record.get("produced_by", {}).items()}
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.is_file():
+        raise GanforgeError(f"baseline {path} not found; give a results.json written by `ganforge bench`")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise GanforgeError(f"baseline {path} is not valid JSON ({exc})") from None
+    if "summary" not in data:
+        raise GanforgeError(f"baseline {path} has no summary; is it a results.json written by `ganforge bench`?")
+    return {**data, "source_file": str(path)}

@@ -1,0 +1,122 @@
+"""One (recipe, seed) of a suite, in a process of its own so its wall time and peak memory are
+its own: train (or resume) the run, evaluate its final checkpoint with the suite's
+evaluators, and write ``bench.json`` into the run folder.
+
+    python -m ganforge.bench.worker JOB.json
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH_FILE = "bench.json"
+
+
+def newest_step(folder: Path) -> int | None:
+    from ganforge.train.checkpoint import list_checkpoints
+
+    found = list_checkpoints(folder / "checkpoints")
+    return int(found[-1].name.split("_")[-1]) if found else None
+
+
+def previous_segments(folder: Path) -> list[dict]:
+    """Timing of earlier, interrupted attempts at this run (kept so wall time adds up)."""
+    file = folder / BENCH_FILE
+    if not file.is_file():
+        return []
+    try:
+        return list(json.loads(file.read_text()).get("segments", []))
+    except (json.JSONDecodeError, AttributeError):
+        return []
+
+
+def peak_memory_mb() -> dict[str, float | None]:
+    import torch
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    cuda = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_initialized() else None
+    return {"peak_rss_mb": round(rss, 1), "peak_cuda_mb": round(cuda, 1) if cuda is not None else None}
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from ganforge.pipeline import evaluate_checkpoint, train
+    from ganforge.recipe import load_recipe
+    from ganforge.train.determinism import deterministic_algorithms
+    from ganforge.train.files import atomic_write_text
+    from ganforge.train.rundir import RunFolder
+
+    folder = Path(job["folder"])
+    loaded = load_recipe(job["recipe"], job["overrides"])
+    segments = previous_segments(folder)
+    segment: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_step": newest_step(folder) or 0}
+    started = time.perf_counter()
+    record: dict[str, Any] = {"status": "training", "run": job["run"], "seed": job["seed"], "segments": segments}
+    try:
+        train(loaded, resume=segment["from_step"] > 0)
+    except BaseException:
+        segment.update(seconds=round(time.perf_counter() - started, 2), to_step=newest_step(folder), **peak_memory_mb())
+        atomic_write_text(folder / BENCH_FILE, json.dumps({**record, "status": "interrupted",
+                                                           "segments": [*segments, segment]}, indent=1))
+        raise
+    segment.update(seconds=round(time.perf_counter() - started, 2), to_step=newest_step(folder))
+    evaluated = time.perf_counter()
+    device = job.get("device") or loaded.recipe.train.device
+    with deterministic_algorithms(loaded.recipe.train.deterministic):
+        result = evaluate_checkpoint(folder, metrics=job["metrics"], device=_eval_device(device), source="bench")
+    segment.update(**peak_memory_mb())
+    run_folder = RunFolder(folder)
+    manifest = run_folder.read_manifest()
+    record.update(
+        status="done",
+        step=result["step"],
+        metrics=result["metrics"],
+        protocols=result["protocols"],
+        produced_by=result["produced_by"],
+        evaluators=job["metrics"],
+        ema=result["ema"],
+        segments=[*segments, segment],
+        train_seconds=round(sum(s["seconds"] for s in [*segments, segment]), 2),
+        eval_seconds=round(time.perf_counter() - evaluated, 2),
+        peak_rss_mb=max(s.get("peak_rss_mb") or 0 for s in [*segments, segment]),
+        peak_cuda_mb=max((s["peak_cuda_mb"] for s in [*segments, segment] if s.get("peak_cuda_mb") is not None),
+                         default=None),
+        recipe_sha256=manifest.get("recipe_sha256"),
+        data_fingerprint=manifest.get("data_fingerprint"),
+        device=manifest.get("device"),
+        threads=torch.get_num_threads(),
+        git_commit=manifest.get("git_commit"),
+        versions=result["versions"],
+    )
+    atomic_write_text(folder / BENCH_FILE, json.dumps(record, indent=1))
+    return record
+
+
+def _eval_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def main(argv: list[str]) -> int:
+    from ganforge.errors import GanforgeError
+
+    job = json.loads(Path(argv[0]).read_text())
+    try:
+        run_job(job)
+    except GanforgeError as exc:
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,257 @@
+"""``ganforge bench``: suites validated, runs trained once (skipped when finished, resumed when
+interrupted), results gathered with protocols and environment, reports that render, and two
+runs of a deterministic suite giving identical numbers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from conftest import REPO, tiny_ring, write_recipe
+from ganforge.bench.aggregate import compare_baseline, compare_published, describe, summarise
+from ganforge.bench.report import write_reports
+from ganforge.bench.runner import gather, plan, run_suite
+from ganforge.bench.suite import load_suite
+from ganforge.cli import main
+from ganforge.errors import GanforgeError
+from ganforge.recipe.errors import RecipeError
+
+
+def suite_file(folder: Path, **changes) -> Path:
+    recipe = tiny_ring(folder)
+    recipe.pop("output")
+    recipe["train"].update(steps=30, checkpoint_every=10, log_every=5, sample_every=10, sample_count=200)
+    recipe["eval"] = {"every": 10, "metrics": [{"type": "mode-coverage", "samples": 300}]}
+    write_recipe(folder / "recipes" / "ring.yaml", recipe)
+    write_recipe(folder / "recipes" / "pac-ring.yaml", {"extends": "ring.yaml", "name": "pac-ring",
+                                                        "models": {"discriminator": {"pack": 2}}})
+    suite = {
+        "name": "tiny", "description": "two tiny GANs on the ring", "seeds": 2, "deterministic": True, "threads": 1,
+        "device": "cpu", "metrics": [{"type": "mode-coverage", "samples": 400}],
+        "runs": {"gan": {"recipe": "recipes/ring.yaml"}, "pacgan2": {"recipe": "recipes/pac-ring.yaml"}},
+        "reference": [{"run": "gan", "source": "PacGAN Table 1", "metrics": {"modes": {"mean": 6.3, "spread": 0.5}}},
+                      {"run": "pacgan2", "source": "a range", "metrics": {"high_quality": {"min": 0, "max": 100}}}],
+        **changes,
+    }
+    return write_recipe(folder / "tiny.yaml", suite)
+
+
+@pytest.fixture(scope="module")
+def finished_suite(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    loaded = load_suite(suite_file(folder))
+    out = folder / "out"
+    results = run_suite(loaded, out, jobs=2, echo=lambda line: None)
+    return loaded, out, results
+
+
+# ----------------------------------------------------------------- suites
+
+def test_suite_errors_name_the_file_line_and_key(tmp_path):
+    path = suite_file(tmp_path, metric=["fid"])
+    with pytest.raises(RecipeError, match=r"tiny\.yaml:\d+: metric: unknown key 'metric'; did you mean 'metrics'"):
+        load_suite(path)
+    path = suite_file(tmp_path, reference=[{"run": "wgan", "source": "x", "metrics": {"fid": {"mean": 1}}}])
+    with pytest.raises(RecipeError, match="reference row for 'wgan' names no run of the suite"):
+        load_suite(path)
+    path = suite_file(tmp_path, runs={"gan": {"recipe": "recipes/nope.yaml"}}, reference=[])
+    with pytest.raises(RecipeError, match=r"runs\.gan\.recipe: recipe file recipes/nope\.yaml not found"):
+        load_suite(path)
+    path = suite_file(tmp_path, reference=[{"run": "gan", "source": "x", "metrics": {"fid": {"spread": 1}}}])
+    with pytest.raises(RecipeError, match="give either mean"):
+        load_suite(path)
+    with pytest.raises(RecipeError, match="suite file not found"):
+        load_suite(tmp_path / "missing.yaml")
+
+
+def test_plan_is_seed_by_seed_with_the_suite_overrides(tmp_path):
+    loaded = load_suite(suite_file(tmp_path, set=["train.steps=12"]))
+    jobs = plan(loaded, tmp_path / "out")
+    assert [(j.run, j.seed) for j in jobs] == [("gan", 0), ("pacgan2", 0), ("gan", 1), ("pacgan2", 1)]
+    assert jobs[2].folder == (tmp_path / "out" / "gan" / "seed1").resolve()
+    assert {"seed=1", "train.deterministic=true", "train.device=cpu", "train.steps=12"} <= set(jobs[2].overrides)
+    assert [(j.run, j.seed) for j in plan(loaded, tmp_path / "out", only=["pacgan2"], seeds=[1])] == [("pacgan2", 1)]
+    with pytest.raises(GanforgeError, match="has no run 'wgan'; its runs are gan, pacgan2"):
+        plan(loaded, tmp_path / "out", only=["wgan"])
+
+
+# ----------------------------------------------------------------- numbers
+
+def test_statistics_over_seeds():
+    stats = describe([1.0, 2.0, 4.0])
+    assert stats["mean"] == pytest.approx(7 / 3) and stats["min"] == 1.0 and stats["max"] == 4.0 and stats["n"] == 3
+    assert stats["se"] == pytest.approx(torch.tensor([1.0, 2.0, 4.0]).std().item() / 3 ** 0.5)
+    assert describe([5.0])["se"] is None
+    rows = [{"run": "a", "status": "done", "metrics": {"m": 1.0, "n": None}},
+            {"run": "a", "status": "done", "metrics": {"m": 3.0}}, {"run": "a", "status": "missing"}]
+    assert summarise(rows) == {"a": {"m": describe([1.0, 3.0])}}
+
+
+def test_comparisons_flag_numbers_beyond_the_spread(tmp_path):
+    loaded = load_suite(suite_file(tmp_path))
+    summary = {"gan": {"modes": describe([6.7, 7.1])}, "pacgan2": {"high_quality": describe([50.0])}}
+    rows = {(r["run"], r["metric"]): r for r in compare_published(summary, loaded.suite)}
+    assert rows[("gan", "modes")]["flag"] is False  # 6.9 +- 0.2 overlaps 6.3 +- 0.5
+    summary["gan"]["modes"] = describe([8.0, 8.0])
+    assert compare_published(summary, loaded.suite)[0]["flag"] is True
+    assert rows[("pacgan2", "high_quality")]["flag"] is False  # inside the published range
+    assert compare_published({}, loaded.suite)[0]["flag"] is None  # nothing to compare yet
+    baseline = {"summary": {"gan": {"modes": describe([8.0, 8.0])}}}
+    assert compare_baseline({"gan": {"modes": describe([8.1])}}, baseline, 0.02)[0]["flag"] is False
+    assert compare_baseline({"gan": {"modes": describe([8.3])}}, baseline, 0.02)[0]["flag"] is True
+
+
+# ----------------------------------------------------------------- running a suite
+
+def test_results_hold_every_number_with_protocol_environment_time_and_memory(finished_suite):
+    loaded, out, results = finished_suite
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["summary"] == results["summary"]
+    assert [(r["run"], r["seed"], r["status"]) for r in saved["runs"]] == [
+        ("gan", 0, "done"), ("pacgan2", 0, "done"), ("gan", 1, "done"), ("pacgan2", 1, "done")]
+    row = saved["runs"][0]
+    assert set(row["metrics"]) == {"modes", "high_quality", "reverse_kl"}
+    assert row["metric_protocols"]["modes"] == {"evaluator": "mode-coverage", "samples": 400, "modes": 8,
+                                                "std": 0.01, "threshold_std": 3.0}
+    assert row["step"] == 30 and row["threads"] == 1 and row["train_seconds"] > 0 and row["peak_rss_mb"] > 50
+    assert len(row["recipe_sha256"]) == 64 and len(row["data_fingerprint"]) == 64
+    env = saved["environment"]
+    assert env["torch"] == torch.__version__ and env["locked_packages"]["torch"] == torch.__version__.split("+")[0]
+    assert env["git_commit"] and env["lock_sha256"]
+    gan = [r["metrics"]["high_quality"] for r in saved["runs"] if r["run"] == "gan"]
+    assert saved["summary"]["gan"]["high_quality"] == pytest.approx(describe(gan))
+    assert {(c["run"], c["metric"]) for c in saved["comparisons"]} == {("gan", "modes"), ("pacgan2", "high_quality")}
+    recipe = yaml.safe_load((out / "gan" / "seed1" / "recipe.resolved.yaml").read_text())
+    assert recipe["seed"] == 1 and recipe["train"]["deterministic"] is True
+
+
+def test_a_finished_suite_is_not_trained_again(finished_suite):
+    loaded, out, results = finished_suite
+    lines = []
+    again = run_suite(loaded, out, echo=lines.append)
+    assert lines[0].endswith("4 runs, 4 finished, 0 to run (1 at a time) in " + str(out))
+    assert again["summary"] == results["summary"]
+
+
+def test_two_runs_of_a_deterministic_suite_agree(finished_suite, tmp_path):
+    loaded, out, results = finished_suite
+    again = run_suite(loaded, tmp_path / "again", seeds=[1], only=["gan"], echo=lambda line: None)
+    first = next(r for r in results["runs"] if (r["run"], r["seed"]) == ("gan", 1))
+    assert again["runs"][0]["metrics"] == first["metrics"]
+    losses = lambda folder: [{k: v for k, v in r.items() if k not in ("time", "it_s")}  # noqa: E731
+                             for r in map(json.loads, (folder / "metrics.jsonl").read_text().splitlines())]
+    assert losses(tmp_path / "again" / "gan" / "seed1") == losses(out / "gan" / "seed1")
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(finished_suite, tmp_path):
+    loaded, out, results = finished_suite
+    copy = tmp_path / "out"
+    shutil.copytree(out / "pacgan2" / "seed0", copy / "pacgan2" / "seed0")
+    folder = copy / "pacgan2" / "seed0"
+    shutil.rmtree(folder / "checkpoints" / "step_00000030")  # killed between the checkpoints at 20 and 30
+    record = json.loads((folder / "bench.json").read_text())
+    (folder / "bench.json").write_text(json.dumps({**record, "status": "interrupted"}))
+    # The copied folder's recipe names the old output.dir: the job's recipe must still match it.
+    saved = yaml.safe_load((folder / "recipe.resolved.yaml").read_text())
+    saved["output"]["dir"] = str(folder)
+    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    again = run_suite(loaded, copy, seeds=[0], only=["pacgan2"], echo=lambda line: None)
+    resumed = json.loads((folder / "bench.json").read_text())
+    assert resumed["segments"][-1]["from_step"] == 20 and resumed["segments"][-1]["to_step"] == 30
+    first = next(r for r in results["runs"] if (r["run"], r["seed"]) == ("pacgan2", 0))
+    assert again["runs"][0]["metrics"] == first["metrics"]  # bit for bit on CPU
+
+
+def test_a_broken_recipe_fails_before_anything_trains(tmp_path):
+    broken = suite_file(tmp_path, runs={"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=0"]}}, reference=[])
+    with pytest.raises(RecipeError, match=r"train\.steps=0: train\.steps: Input should be greater than or equal to 1"):
+        run_suite(load_suite(broken), tmp_path / "broken", echo=lambda line: None)
+    assert not (tmp_path / "broken").exists()
+
+
+def test_a_failing_run_is_reported_and_the_others_kept(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a zip file")
+    runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]},
+            "broken": {"recipe": "recipes/ring.yaml", "set": [f"data={{type: npz, path: {tmp_path / 'bad.npz'}}}"]}}
+    suite = suite_file(tmp_path, runs=runs, seeds=1, reference=[])
+    with pytest.raises(GanforgeError, match=r"1 of 2 runs failed[\s\S]*broken seed 0: exit 1[\s\S]*bad\.npz"):
+        run_suite(load_suite(suite), tmp_path / "out", echo=lambda line: None)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [(r["run"], r["status"]) for r in results["runs"]] == [("gan", "done"), ("broken", "missing")]
+
+
+# ----------------------------------------------------------------- reports
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.sources.append(dict(attrs)["src"])
+        self.tables += tag == "table"
+
+
+def test_report_page_embeds_plots_and_samples_that_decode(finished_suite):
+    loaded, out, results = finished_suite
+    html_path, md_path = write_reports(results, out)
+    parser = _Images()
+    parser.feed(html_path.read_text())
+    assert parser.tables >= 4  # summary, comparisons, every run, environment
+    # Per run: losses, evaluation during training (every 10 steps), the last sample grid.
+    assert len(parser.sources) == 6
+    for source in parser.sources:
+        assert source.startswith("data:image/png;base64,")
+        image = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
+        assert image.format == "PNG" and min(image.size) > 50
+        assert len(np.unique(np.asarray(image.convert("L")))) > 2  # drawn, not blank
+    markdown = md_path.read_text()
+    assert "| gan | 2/2 |" in markdown and "PacGAN Table 1" in markdown and "BEYOND the spread" in markdown
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium package is not installed")
+def test_report_renders_in_headless_chromium(finished_suite, tmp_path):
+    _, out, results = finished_suite
+    html_path, _ = write_reports(results, out)
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,2000", html_path.as_uri()], check=True, timeout=120, capture_output=True)
+    assert len(np.unique(np.asarray(Image.open(shot).convert("L")))) > 10
+
+
+def test_bench_command_reports_what_is_finished(finished_suite, capsys):
+    loaded, out, _ = finished_suite
+    assert main(["bench", str(loaded.path), "--out", str(out), "--report-only"]) == 0
+    shown = capsys.readouterr().out
+    assert "## Summary" in shown and "wrote" in shown and "beyond the reference spread: gan modes" in shown
+    assert (out / "report.html").is_file() and (out / "summary.md").is_file()
+
+
+# ----------------------------------------------------------------- determinism switch
+
+def test_train_deterministic_turns_on_deterministic_algorithms_for_the_run(tmp_path, monkeypatch):
+    import ganforge.pipeline as pipeline
+    from ganforge.recipe import recipe_from_data
+
+    seen = []
+    real = pipeline._train
+    monkeypatch.setattr(pipeline, "_train", lambda *a: seen.append(
+        (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)) or real(*a))
+    before = torch.are_deterministic_algorithms_enabled()
+    pipeline.train(recipe_from_data(tiny_ring(tmp_path, steps=5, deterministic=True)))
+    assert seen == [(True, False)]
+    assert torch.are_deterministic_algorithms_enabled() == before
