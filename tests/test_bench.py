@@ -255,3 +255,29 @@ def test_train_deterministic_turns_on_deterministic_algorithms_for_the_run(tmp_p
     pipeline.train(recipe_from_data(tiny_ring(tmp_path, steps=5, deterministic=True)))
     assert seen == [(True, False)]
     assert torch.are_deterministic_algorithms_enabled() == before
+
+
+# ----------------------------------------------------------------- the shipped suites
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes" / "bench").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_suites_validate_with_every_recipe(path, tmp_path):
+    from ganforge.recipe import load_recipe
+
+    loaded = load_suite(path)
+    assert loaded.suite.reference, "every shipped suite compares with reference rows"
+    for job in plan(loaded, tmp_path):
+        recipe = load_recipe(job.recipe, job.overrides).recipe
+        assert recipe.seed == job.seed and recipe.train.deterministic == loaded.suite.deterministic
+
+
+def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_suite(tmp_path):
+    path = suite_file(tmp_path, metrics=[{"type": "fid", "features": "classifier", "classifier": "nets/c.safetensors"},
+                                         "mode-coverage"])
+    loaded = load_suite(path)
+    assert loaded.metrics_of("gan") == [
+        {"type": "fid", "features": "classifier", "classifier": str((tmp_path / "nets" / "c.safetensors").resolve())},
+        "mode-coverage"]
+    with pytest.raises(RecipeError, match=r"tiny\.yaml:\d+: metrics\[0\]: unknown evaluator 'fdi'"):
+        load_suite(suite_file(tmp_path, metrics=["fdi"]))
+    with pytest.raises(RecipeError, match=r"metrics\[0\]\.samples: Input should be greater than or equal to 2"):
+        load_suite(suite_file(tmp_path, metrics=[{"type": "fid", "samples": 1}]))

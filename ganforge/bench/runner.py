@@ -51,7 +51,7 @@ def plan(loaded: LoadedSuite, out: Path, only: list[str] | None = None, seeds: l
     names = [name for name in suite.runs if not only or name in only]
     out = out.resolve()
     return [Job(name, seed, loaded.recipe_path(name), loaded.overrides(name, seed, out / name / f"seed{seed}"),
-                out / name / f"seed{seed}", loaded.suite.metrics_of(name), suite.device)
+                out / name / f"seed{seed}", loaded.metrics_of(name), suite.device)
             for seed in (seeds if seeds is not None else suite.seed_list) for name in names]
 
 

@@ -107,11 +107,17 @@ class Suite(_Strict):
 
 
 class LoadedSuite:
-    """A validated suite with its file (recipe paths are relative to it)."""
+    """A validated suite with its file (recipe paths, and files named in evaluator settings,
+    are relative to it)."""
 
-    def __init__(self, suite: Suite, path: Path, text: str):
+    def __init__(self, suite: Suite, path: Path, text: str, metrics: dict[str, list[Any]] | None = None):
         self.suite, self.path = suite, path
         self.sha256 = hashlib.sha256(text.encode()).hexdigest()
+        self._metrics = metrics or {name: suite.metrics_of(name) for name in suite.runs}
+
+    def metrics_of(self, run: str) -> list[Any]:
+        """The evaluator slots of ``run``, with file paths made absolute."""
+        return list(self._metrics[run])
 
     def recipe_path(self, run: str) -> Path:
         return (self.path.parent / self.suite.runs[run].recipe).resolve()
@@ -146,9 +152,53 @@ def load_suite(path: str | Path) -> LoadedSuite:
     problems = [Problem(_where(provenance, ("runs", name, "recipe"), path), ("runs", name, "recipe"),
                         f"recipe file {run.recipe} not found (paths are relative to the suite file)")
                 for name, run in suite.runs.items() if not (path.parent / run.recipe).is_file()]
+    metrics = {}
+    for name in suite.runs:
+        where = ("runs", name, "metrics") if suite.runs[name].metrics is not None else ("metrics",)
+        metrics[name] = [_resolve_slot(slot, path, where + (index,), provenance, problems)
+                         for index, slot in enumerate(suite.metrics_of(name))]
     if problems:
-        raise RecipeError(problems)
-    return LoadedSuite(suite, path, path.read_text())
+        raise RecipeError(list(dict.fromkeys(problems)))  # a suite-wide slot is checked once per run
+    return LoadedSuite(suite, path, path.read_text(), metrics)
+
+
+def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems: list[Problem]) -> Any:
+    """Check an evaluator slot against its component's parameters and make the files it names
+    absolute, relative to the suite file. A bare name is kept: it means the recipe's own
+    settings of that evaluator (or its defaults)."""
+    from pydantic import ValidationError as ParamsError
+
+    from ganforge.recipe.validate import _recipe_paths
+    from ganforge.registry import UnknownComponent, default_registry
+
+    if isinstance(slot, str):
+        slot = {"type": slot}
+        bare = True
+    elif isinstance(slot, dict) and isinstance(slot.get("type"), str):
+        bare = False
+    else:
+        problems.append(Problem(_where(provenance, key, path), key, "an evaluator is a name or a mapping with a 'type'"))
+        return slot
+    registry = default_registry()
+    try:
+        spec = registry.get("evaluator", slot["type"])
+    except UnknownComponent:
+        problems.append(Problem(_where(provenance, key, path), key, registry.unknown_message("evaluator", slot["type"])))
+        return slot
+    if bare:
+        return slot["type"]
+    settings = {k: v for k, v in slot.items() if k != "type"}
+    try:
+        params = spec.params.model_validate(settings)
+    except ParamsError as exc:
+        for error in exc.errors(include_url=False):
+            where = key + tuple(error["loc"])
+            problems.append(Problem(_where(provenance, where, path), where, error["msg"]))
+        return slot
+    for field_path in _recipe_paths(params):
+        value = Path(str(settings[field_path[0]])).expanduser()
+        settings[field_path[0]] = str(value if value.is_absolute() else (path.parent / value).resolve())
+    return {"type": slot["type"], **settings}
 
 
 def _where(provenance: dict, key: tuple, path: Path) -> Location:
