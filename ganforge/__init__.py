@@ -32,4 +32,12 @@ def load_recipe(path: Any, overrides: list[str] = (), registry: Any = None) -> "
     return _load(path, overrides, registry)
 
 
-__all__ = ["Params", "ObjectiveParams", "RecipePath", "hookimpl", "load_recipe", "__version__"]
+def load(path: Any, *, device: str = "cpu", use_ema: bool = True) -> Any:
+    """A trained generator from a run folder alone, with ``.sample(n, seed=...)`` and, for
+    translation models, ``.translate(images)`` (see :class:`ganforge.api.Generator`)."""
+    from ganforge.api import load as _load
+
+    return _load(path, device=device, use_ema=use_ema)
+
+
+__all__ = ["Params", "ObjectiveParams", "RecipePath", "hookimpl", "load", "load_recipe", "__version__"]

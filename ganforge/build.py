@@ -34,6 +34,8 @@ class BuildContext:
     nets: dict[str, nn.Module] = field(default_factory=dict)
     losses: dict[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
+    data_missing: str | None = None
+    """Why the data could not be loaded, when a run is rebuilt for evaluation without it."""
 
     def build(self, kind: str, params: Any) -> Any:
         return self.registry.get(kind, params.type).build(params, self)

@@ -109,7 +109,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from ganforge.pipeline import sample
 
     out = sample(args.checkpoint, args.n, out=args.out, seed=args.seed, singles=not args.grid_only,
-                 device=args.device)
+                 device=args.device, truncation=args.truncation)
     print(f"wrote {out}/grid.png" + ("" if args.grid_only else f" and {args.n} single images"))
     return 0
 
@@ -131,6 +131,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
         details = ", ".join(f"{k}={v}" for k, v in protocol.items() if not isinstance(v, dict))
         print(f"  {name}: {details}")
     print(f"appended to {Path(record['checkpoint']).parent.parent / 'eval.json'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ganforge.api import load
+    from ganforge.export import export
+
+    model = load(args.run, use_ema=not args.no_ema)
+    out = args.out or Path(f"{model.run.recipe.name}.{'onnx' if args.format == 'onnx' else 'pt'}")
+    report = export(model, out, args.format, tolerance=args.tolerance, reverse=args.reverse)
+    inputs = ", ".join(f"{k} {v['dtype']}[batch, {', '.join(map(str, v['shape']))}]".replace(", ]", "]")
+                       for k, v in report["contract"]["inputs"].items())
+    print(f"wrote {out} ({args.format}, step {model.step}, {'EMA' if model.ema else 'raw'} weights): inputs {inputs}; "
+          f"output [batch, {', '.join(map(str, report['contract']['output']['shape']))}]")
+    print(f"checked on random inputs of batch 3 and 5: max abs difference {report['max_abs_difference']:.3g} "
+          f"(tolerance {report['tolerance']:g})")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ganforge.eval.stats import compute_stats
+
+    meta = compute_stats(args.data, args.out, features=args.features, weights=args.weights,
+                         classifier=args.classifier, samples=args.samples, batch_size=args.batch_size,
+                         device=args.device, overrides=args.overrides)
+    print(f"wrote {args.out}: mu and sigma of {meta['samples']} images ({meta['features']} features, "
+          f"{meta['resize']}), data fingerprint {meta['data_fingerprint'][:12]}")
     return 0
 
 
@@ -167,7 +194,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default: <run>/samples/sample_...)")
     p.add_argument("--grid-only", action="store_true", help="write only grid.png")
     p.add_argument("--device", default="cpu", help="device to sample on")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="redraw latent values beyond +-T (the truncation trick: fidelity for diversity)")
     p.set_defaults(handler=cmd_sample)
+
+    p = sub.add_parser("export", help="export a run's generator as ONNX or TorchScript, checked against PyTorch")
+    p.add_argument("run", type=Path, help="run folder or checkpoints/step_<N> folder")
+    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
+    p.add_argument("--out", type=Path, help="output file (default: <recipe name>.onnx or .pt)")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest absolute difference from PyTorch allowed on random inputs (default 1e-4)")
+    p.add_argument("--no-ema", action="store_true", help="export the raw generator even when EMA weights exist")
+    p.add_argument("--reverse", action="store_true", help="CycleGAN: export the target-to-source generator")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("stats", help="reference statistics (mu, sigma) of a dataset for FID, as stats.npz")
+    stats = p.add_subparsers(dest="stats_command", metavar="COMMAND", required=True)
+    p = stats.add_parser("compute", help="compute mu and sigma of a dataset's features into an .npz file "
+                                         "(the layout pytorch-fid and clean-fid use, plus a metadata record)")
+    p.add_argument("data", type=Path, help="an image folder or .zip, an .npz of images, or a recipe (its eval.data, "
+                                           "else its data)")
+    p.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    p.add_argument("--features", choices=["inception-v3", "classifier"], default="inception-v3")
+    p.add_argument("--weights", type=Path, help="InceptionV3 weights file (else GANFORGE_WEIGHTS_DIR, the cache, a download)")
+    p.add_argument("--classifier", type=Path, help="classifier file for --features classifier")
+    p.add_argument("--samples", type=int, help="use at most this many images (default: all)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="with a recipe: override a value (e.g. data.size=64)")
+    p.set_defaults(handler=cmd_stats)
 
     p = sub.add_parser("eval", help="evaluate a checkpoint or a run's newest checkpoint (appends to eval.json)")
     p.add_argument("run", type=Path, help="run folder, checkpoints/step_<N> or checkpoints/best")

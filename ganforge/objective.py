@@ -43,6 +43,14 @@ class Objective:
         """Generated samples for ``inputs``: images in [-1, 1] or vectors."""
         raise NotImplementedError
 
+    def truncate(self, inputs: dict[str, Tensor], threshold: float, generator: torch.Generator) -> dict[str, Tensor]:
+        """``inputs`` with their Gaussian noise redrawn (from ``generator``) until every value
+        lies within +-``threshold``: the truncation trick. The default truncates ``z``; a game
+        whose ``z`` also carries codes truncates only the noise part."""
+        if "z" not in inputs or not inputs["z"].is_floating_point():
+            return inputs
+        return {**inputs, "z": truncated_normal(inputs["z"], threshold, generator)}
+
     def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
         """Called after each optimiser step with the names just trained and the unwrapped nets:
         the place for constraints on weights, such as WGAN's clipping."""
@@ -54,3 +62,15 @@ class Objective:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+
+def truncated_normal(values: Tensor, threshold: float, generator: torch.Generator) -> Tensor:
+    """Standard-normal ``values`` with every entry beyond +-``threshold`` redrawn until inside."""
+    if threshold <= 0:
+        raise ValueError(f"the truncation threshold must be positive, got {threshold}")
+    values = values.clone()
+    outside = values.abs() > threshold
+    while outside.any():
+        values[outside] = torch.randn(int(outside.sum()), generator=generator, dtype=values.dtype)
+        outside = values.abs() > threshold
+    return values

@@ -11,7 +11,7 @@ import torch
 from ganforge import distributed
 from ganforge.build import build_run
 from ganforge.data.info import DataInfo
-from ganforge.errors import GanforgeError
+from ganforge.errors import DataError, GanforgeError
 from ganforge.eval.session import data_fingerprint
 from ganforge.recipe import LoadedRecipe, recipe_from_data
 from ganforge.registry import Registry, default_registry
@@ -109,7 +109,11 @@ def evaluate_checkpoint(path: Path, *, metrics: list[str | dict] | None = None, 
     if batch_size is not None:
         section["batch_size"] = batch_size
     recipe_data = {**recipe_data, "eval": section}
-    run = rebuild_run(folder, recipe_data, registry=registry, device=device, with_data=True)
+    try:
+        run = rebuild_run(folder, recipe_data, registry=registry, device=device, with_data=True)
+    except DataError as missing:  # evaluators that need no data (FID on a stats file) still run
+        run = rebuild_run(folder, recipe_data, registry=registry, device=device)
+        run.ctx.data_missing = str(missing)
     step, ema_used = load_weights(run, checkpoint, use_ema=use_ema)
     config = run.recipe.eval
     result = evaluate(run, build_evaluators(run, config.metrics), batch_size=config.batch_size, seed=config.seed)
@@ -134,12 +138,17 @@ def select_metrics(configured: list[Any], names: list[str | dict] | None, sample
 
 @torch.no_grad()
 def sample(path: Path, n: int = 64, *, out: Path | None = None, seed: int = 0, singles: bool = True,
-           registry: Registry | None = None, device: str = "cpu") -> Path:
-    """Write ``grid.png`` (and one PNG per image) of ``n`` samples from a checkpoint."""
+           registry: Registry | None = None, device: str = "cpu", truncation: float | None = None) -> Path:
+    """Write ``grid.png`` (and one PNG per image) of ``n`` samples from a checkpoint; the same
+    seed gives the same images. ``truncation`` redraws latent values beyond +-truncation."""
     run, step = load_generator(path, registry=registry, device=device)
-    inputs = run.objective.sample_inputs(n, torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    inputs = run.objective.sample_inputs(n, generator)
+    if truncation is not None:
+        inputs = run.objective.truncate(inputs, truncation, generator)
     samples = run.objective.sample(run.nets, {k: v.to(run.device) for k, v in inputs.items()})
-    out = Path(out) if out else find_checkpoint(Path(path)).parent.parent / "samples" / f"sample_step{step:08d}_seed{seed}"
+    name = f"sample_step{step:08d}_seed{seed}" + (f"_trunc{truncation:g}" if truncation is not None else "")
+    out = Path(out) if out else find_checkpoint(Path(path)).parent.parent / "samples" / name
     out.mkdir(parents=True, exist_ok=True)
     save_png(render(samples), out / "grid.png")
     if singles and samples.dim() == 4:

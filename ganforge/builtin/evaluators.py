@@ -33,6 +33,10 @@ class FeatureParams(Params):
 class FIDParams(FeatureParams):
     """Frechet inception distance (float64 statistics)."""
 
+    reference_stats: RecipePath | None = Field(
+        None, description="Reference mu and sigma from an .npz (`ganforge stats compute`, pytorch-fid or clean-fid) "
+                          "instead of features of the data; its feature network and resize are checked.")
+
 
 class KIDParams(FeatureParams):
     """Kernel inception distance."""

@@ -17,6 +17,7 @@ from torchvision.transforms import functional as TF
 from ganforge.data.images import UnreadableImage, open_image, probe_image, to_tensor
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
+from ganforge.train.files import file_sha256
 
 
 class ImageFolder(Dataset):
@@ -132,18 +133,16 @@ class ImageFolder(Dataset):
         return "; ".join(names) + (f"; and {len(errors) - shown} more" if len(errors) > shown else "")
 
     def fingerprint(self) -> str:
-        """Each file's path, size and modification time: changes when any image is added,
-        removed or rewritten, without reading every image."""
+        """The images' content: a hash of each file's name and bytes (of the archive's bytes
+        and the member list for a .zip), so any added, removed or rewritten image changes it."""
         digest = hashlib.sha256()
         if self.archive is not None:
-            stat = self.archive[0].stat()
-            digest.update(f"{self.archive[0].name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{self.archive[0].name}\0{file_sha256(self.archive[0])}\n".encode())
             for file in self.files:
                 digest.update(f"{file.relative_to(self.root)}\n".encode())
             return f"seed={self.seed};decode=2;archive={digest.hexdigest()}"
         for file in self.files:
-            stat = file.stat()
-            digest.update(f"{file.relative_to(self.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(f"{file.relative_to(self.root)}\0{file_sha256(file)}\n".encode())
         return f"seed={self.seed};decode=2;files={digest.hexdigest()}"
 
     def __len__(self) -> int:

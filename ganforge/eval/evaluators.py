@@ -117,6 +117,27 @@ class FID(FeatureMetric):
         super().__init__(params)
         self.total: Tensor | None = None
         self.outer: Tensor | None = None
+        self.reference_stats: tuple[np.ndarray, np.ndarray] | None = None  # from reference_stats: an .npz
+
+    def prepare(self, session: EvalSession) -> None:
+        stats = getattr(self.p, "reference_stats", None)
+        if stats is None:
+            return super().prepare(session)
+        from ganforge.eval.stats import check_matches, read_stats
+
+        self.key, self.net = self.network(session)
+        mu, sigma, meta = read_stats(Path(stats))
+        self.stats_file = {"stats": str(stats), "check": check_matches(Path(stats), meta, self.net, len(mu)),
+                           "samples": (meta or {}).get("samples"), "data": (meta or {}).get("data"),
+                           "data_fingerprint": (meta or {}).get("data_fingerprint")}
+        self.reference_stats = (mu, sigma)
+        self.uses_reference = False
+
+    def protocol(self) -> dict[str, Any]:
+        out = super().protocol()
+        if self.reference_stats is not None:
+            out["reference"] = self.stats_file
+        return out
 
     def accumulate(self, features: dict[str, Tensor]) -> None:
         x = features["pool"].double()
@@ -130,9 +151,16 @@ class FID(FeatureMetric):
         n = self.seen
         mu = self.total / n
         sigma = (self.outer - n * torch.outer(mu, mu)) / (n - 1)
-        real = self.reference["pool"].double()
-        return {"fid": frechet_distance(real.mean(0).cpu().numpy(), torch.cov(real.T).cpu().numpy(),
-                                        mu.cpu().numpy(), sigma.cpu().numpy())}
+        if self.reference_stats is not None:
+            real_mu, real_sigma = self.reference_stats
+            if len(real_mu) != len(mu):
+                raise GanforgeError(f"fid: the reference statistics are {len(real_mu)}-d but {self.net.name} gives "
+                                    f"{len(mu)}-d features")
+        else:
+            from ganforge.eval.stats import mean_and_covariance
+
+            real_mu, real_sigma = mean_and_covariance(self.reference["pool"])
+        return {"fid": frechet_distance(real_mu, real_sigma, mu.cpu().numpy(), sigma.cpu().numpy())}
 
 
 class KID(StoredFeatures):

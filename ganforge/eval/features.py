@@ -49,6 +49,7 @@ class InceptionV3Features:
         self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
                                                feature_extractor_weights_path=str(path)).to(device)
         self.name = f"inception-v3:{path.name}"
+        self.resize = "torch-fidelity inception-v3-compat: bilinear to 299x299 inside the network (TF-1 compatible)"
 
     @torch.no_grad()
     def __call__(self, images: Tensor) -> dict[str, Tensor]:
@@ -65,6 +66,7 @@ class ClassifierFeatures:
         self.model, self.meta = load_classifier(Path(path), device=device)
         self.in_channels = int(self.meta["in_channels"])
         self.name = f"classifier:{Path(path).name}"
+        self.resize = "none (images at the classifier's input size)"
 
     @torch.no_grad()
     def __call__(self, images: Tensor) -> dict[str, Tensor]:

@@ -32,7 +32,9 @@ def eval_session(run: Run, batch_size: int) -> EvalSession:
     (held-out data), else the training data."""
     params = run.recipe.eval.data
     if params is None:
-        return EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
+        session = EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
+        session.missing = getattr(run.ctx, "data_missing", None)
+        return session
     return EvalSession(run.ctx.build("data", params), params, run.device, batch_size=batch_size,
                        split=f"eval.data ({params.type})")
 

@@ -56,6 +56,7 @@ class EvalSession:
         self._references: dict[str, dict[str, Tensor]] = {}
         self._batch: dict[str, dict[str, Tensor]] = {}
         self._fingerprint: str | None = None
+        self.missing: str | None = None  # why the data could not be loaded, when it could not
 
     def network(self, key: str, build: Callable[[], Any]) -> Any:
         """The object ``build`` makes, built once per session and key."""
@@ -75,7 +76,9 @@ class EvalSession:
 
     def require_data(self, who: str) -> Any:
         if self.data is None:
-            raise GanforgeError(f"{who} needs the training data as its reference, but no data was loaded")
+            why = f" ({self.missing})" if self.missing else ""
+            raise GanforgeError(f"{who} needs the training data as its reference, but no data was loaded{why}; "
+                                "for FID, a reference_stats file (`ganforge stats compute`) needs no data")
         return self.data
 
     def fingerprint(self) -> str:

@@ -55,7 +55,7 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if self.embedding is not None:
             z = torch.cat([z, self.embedding(y, "dcgan-generator")], 1)
-        return self.net(z.view(len(z), -1, 1, 1))
+        return self.net(z[:, :, None, None])  # (N, Z) -> (N, Z, 1, 1), batch size left symbolic for export
 
     @classmethod
     def build(cls, params, ctx) -> "DCGANGenerator":

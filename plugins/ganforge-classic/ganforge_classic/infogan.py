@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ganforge import distributed
 from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets
+from ganforge.objective import Logs, Nets, truncated_normal
 from ganforge_classic.objectives import Unconditional, check_aux, random_classes
 
 
@@ -95,6 +95,12 @@ class InfoGAN(Unconditional):
 
     def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
         return nets[self.generators[0]](inputs["z"])
+
+    def truncate(self, inputs: dict[str, Tensor], threshold: float, generator: torch.Generator) -> dict[str, Tensor]:
+        """Only the noise columns: the codes keep their values."""
+        z = inputs["z"].clone()
+        z[:, : self.noise_dim] = truncated_normal(z[:, : self.noise_dim], threshold, generator)
+        return {**inputs, "z": z}
 
     def classify(self, nets: Nets, x: Tensor) -> Tensor:
         """Q's logits for the first categorical code (match them to labels to score them)."""

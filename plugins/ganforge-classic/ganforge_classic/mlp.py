@@ -61,7 +61,7 @@ class MLPGenerator(nn.Module):
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         if self.embedding is not None:
             z = torch.cat([z, self.embedding(y, "mlp-generator")], 1)
-        return self.net(z).view(len(z), *self.out_shape)
+        return self.net(z).unflatten(1, self.out_shape)
 
     @classmethod
     def build(cls, params, ctx) -> "MLPGenerator":

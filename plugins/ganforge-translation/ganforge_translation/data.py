@@ -31,6 +31,7 @@ from ganforge.data.images import UnreadableImage, convert, open_image, probe_ima
 from ganforge.data.info import DataInfo
 from ganforge.data.shapes import Shapes
 from ganforge.errors import DataError
+from ganforge.train.files import file_sha256
 
 
 def image_files(root: Path, extensions: list[str]) -> list[Path]:
@@ -68,11 +69,10 @@ def readable(files: list, on_error: str, where: Path) -> list:
 
 
 def files_fingerprint(files: list[Path], root: Path) -> str:
+    """A hash of each file's name and bytes: any added, removed or rewritten image changes it."""
     digest = hashlib.sha256()
     for file in files:
-        stat = file.stat()
-        digest.update(f"{file.relative_to(root) if file.is_relative_to(root) else file}\0{stat.st_size}\0"
-                      f"{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{file.relative_to(root) if file.is_relative_to(root) else file}\0{file_sha256(file)}\n".encode())
     return digest.hexdigest()
 
 
