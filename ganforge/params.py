@@ -45,3 +45,8 @@ class ObjectiveParams(Params):
     def default_losses(cls) -> dict:
         """The ``losses:`` block of a recipe that has none (CycleGAN's least squares, say)."""
         return {"adversarial": {"type": "non-saturating"}}
+
+    @classmethod
+    def loss_examples(cls) -> dict:
+        """An example setting of each loss the objective may need, shown when one is missing."""
+        return cls.default_losses()

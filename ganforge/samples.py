@@ -29,8 +29,10 @@ def image_grid(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:
 
 def comparison_sheet(columns: list[torch.Tensor]) -> np.ndarray:
     """Rows of side-by-side images, one column per tensor (such as input | output | target):
-    each (N, C, H, W) in [-1, 1], greyscale shown as RGB -> one uint8 (H, W, 3) sheet."""
+    each (N, C, H, W) in [-1, 1], greyscale shown as RGB -> one uint8 (H, W, 3) sheet. Extra
+    input channels (an inpainting source's mask) are left out: the first 3 (or 1) are shown."""
     columns = [c.detach().float().cpu().clamp(-1, 1) for c in columns]
+    columns = [c[:, :3] if c.shape[1] > 3 else c[:, :1] if c.shape[1] == 2 else c for c in columns]
     columns = [c.expand(-1, 3, -1, -1) if c.shape[1] == 1 else c for c in columns]
     size = max(c.shape[-1] for c in columns)
     columns = [c if c.shape[-1] == size else torch.nn.functional.interpolate(c, size=(size, size), mode="nearest")

@@ -195,7 +195,7 @@ def cross_check(recipe: Any, provenance: Provenance, registry: Registry) -> list
             problems.append(Problem(locate(provenance, ("models", name, "type")), ("models", name, "type"),
                                     f"objective {objective.type!r} needs {name!r} to be a {kind}, but "
                                     f"{recipe.models[name].type!r} is a {kinds[name]}"))
-    defaults = type(objective).default_losses()
+    defaults = type(objective).loss_examples()
     for name in objective.required_losses():
         if name not in recipe.losses:
             example = defaults.get(name, {}).get("type", "non-saturating")

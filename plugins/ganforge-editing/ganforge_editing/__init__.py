@@ -1,0 +1,1 @@
+"""ganforge-editing: super-resolution (SRGAN) and image completion (context encoders)."""

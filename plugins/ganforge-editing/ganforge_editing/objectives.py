@@ -1,0 +1,112 @@
+"""The completion games, built on the translation plugin's paired-data objective (its fixed
+sample inputs, ``paired_outputs`` for the paired metrics and ``translate``):
+
+* ``srgan``: SRResNet trained on pixel MSE for ``pretrain_steps`` (D idle), then on a content
+  loss (VGG features through ``losses.content``, or pixel MSE) plus ``adversarial_weight`` x the
+  adversarial loss (SRGAN: 1e-3).
+* ``context-encoder``: G fills the hole of a masked image; L2 inside the hole plus a small
+  adversarial term on the completed image (Pathak et al. 2016: 0.999 and 0.001).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganforge.errors import GanforgeError
+from ganforge.objective import Logs, Nets
+from ganforge_translation.objectives import Translation, adversarial_d, adversarial_g, mean_logit
+
+
+class SRGAN(Translation):
+    name = "srgan"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
+        self.check_discriminator(ctx, params.discriminator, conditional=False)
+        self.check_losses(ctx, {"adversarial", "content"})
+        self.content = ctx.losses.get("content")
+        if params.content == "vgg" and self.content is None:
+            raise GanforgeError("objective.content: vgg needs losses.content (for example {type: vgg-perceptual, "
+                                "layers: [relu5_4], criterion: l2}); or set objective.content: pixel")
+        self.step = 0  # generator updates so far: pre-training ends at pretrain_steps
+
+    @property
+    def pretraining(self) -> bool:
+        return self.step < self.p.pretrain_steps
+
+    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        if self.pretraining:  # D waits: no gradient reaches it, so its optimizer leaves it unchanged
+            zero = torch.zeros((), device=batch["x"].device, requires_grad=True)
+            return zero, {"d/loss": zero.detach()}
+        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+        with torch.no_grad():
+            fake = g(batch["source"])
+        real_logits, fake_logits = d(batch["x"]), d(fake)
+        loss = adversarial_d(self.adversarial, real_logits, fake_logits)
+        return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
+
+    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+        fake, real = g(batch["source"]), batch["x"]
+        pixel = F.mse_loss(fake, real)
+        logs = {"g/mse": pixel.detach()}
+        if self.pretraining:
+            return pixel, {**logs, "g/loss": pixel.detach()}
+        content = self.content(fake, real) if self.p.content == "vgg" else pixel
+        adversarial = adversarial_g(self.adversarial, d(fake))
+        loss = self.p.content_weight * content + self.p.adversarial_weight * adversarial
+        return loss, {**logs, "g/loss": loss.detach(), "g/content": content.detach(), "g/adversarial": adversarial.detach()}
+
+    def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
+        if trained == self.generators:
+            self.step += 1
+
+    def state_dict(self) -> dict:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step = int(state.get("step", 0))
+
+
+class ContextEncoder(Translation):
+    name = "context-encoder"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        self.generators, self.discriminators = (params.generator,), (params.discriminator,)
+        self.check_discriminator(ctx, params.discriminator, conditional=False)
+        self.check_losses(ctx, {"adversarial"})
+        if self.info.source_shape[0] != self.info.shape[0] + 1:
+            raise GanforgeError("the context-encoder objective fills holes: use inpainting data (inpainting, "
+                                "shapes-inpainting), whose sources carry the hole's mask")
+
+    @staticmethod
+    def complete(source: Tensor, filled: Tensor) -> Tensor:
+        """The known pixels of ``source`` with the hole taken from ``filled``."""
+        hole = source[:, -1:]
+        return source[:, :-1] * (1 - hole) + filled * hole
+
+    def translate(self, nets: Nets, source: Tensor, reverse: bool = False) -> Tensor:
+        self.one_way(reverse)
+        return self.complete(source, nets[self.generators[0]](source))
+
+    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        with torch.no_grad():
+            fake = self.translate(nets, batch["source"])
+        real_logits, fake_logits = d(batch["x"]), d(fake)
+        loss = self.p.adversarial_weight * adversarial_d(self.adversarial, real_logits, fake_logits)
+        return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
+
+    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+        source, real = batch["source"], batch["x"]
+        filled = g(source)
+        hole = source[:, -1:]
+        reconstruction = ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
+        adversarial = adversarial_g(self.adversarial, d(self.complete(source, filled)))
+        loss = self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial
+        return loss, {"g/loss": loss.detach(), "g/hole_l2": reconstruction.detach(), "g/adversarial": adversarial.detach()}
