@@ -1,0 +1,114 @@
+"""Latent-space tools on a small trained DCGAN: paths between latents, an encoder that
+inverts the generator (and beats a random one), and completion by latent optimisation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+import ganforge
+from ganforge.errors import GanforgeError
+from ganforge.pipeline import train
+from ganforge.recipe import recipe_from_data
+from ganforge_editing import latent
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("latent") / "run"
+    recipe = {"name": "latent-dcgan", "seed": 1, "data": {"type": "shapes", "size": 16, "length": 512},
+              "models": {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 16},
+                         "discriminator": {"type": "dcgan-discriminator", "width": 16}},
+              "objective": {"type": "unconditional"},
+              "train": {"steps": 300, "batch_size": 32, "device": "cpu", "progress": False, "checkpoint_every": 300,
+                        "sample_every": 1000},
+              "output": {"dir": str(folder), "trackers": []}}
+    train(recipe_from_data(recipe))
+    return ganforge.load(folder)
+
+
+def test_paths_start_and_end_at_their_latents():
+    a, b = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
+    walk = latent.path(a, b, 5, "slerp")
+    assert torch.allclose(walk[0], a) and torch.allclose(walk[-1], b, atol=1e-6)
+    assert torch.allclose(walk.norm(dim=1), torch.full((5,), 3.0), atol=1e-5)  # on the circle
+    assert torch.allclose(latent.path(a, b, 3, "lerp")[1], torch.tensor([1.5, 1.5]))
+    assert torch.allclose(latent.slerp(a, 2 * a, torch.tensor([0.5])), 1.5 * a)  # parallel: linear
+    assert latent.path(torch.randn(4, 8), torch.randn(4, 8), 6).shape == (4, 6, 8)
+    with pytest.raises(GanforgeError, match="unknown interpolation 'cubic'"):
+        latent.path(a, b, 3, "cubic")
+
+
+def test_interpolation_rows_run_from_one_seed_to_the_next(model, tmp_path):
+    images = latent.interpolate(model, rows=3, steps=5, method="slerp", seed=4)
+    assert images.shape == (15, 3, 16, 16)
+    starts, ends = model.sample(3, seed=4), model.sample(3, seed=5)
+    assert torch.allclose(images[0::5], starts, atol=1e-5) and torch.allclose(images[4::5], ends, atol=1e-5)
+    png = latent.save_strip(images, 3, tmp_path / "strip.png")
+    assert Image.open(png).size[0] > Image.open(png).size[1]  # five columns, three rows
+    gif = Image.open(latent.save_strip(images, 3, tmp_path / "strip.gif"))
+    assert gif.n_frames == 5 + 3  # there and back
+
+
+def test_a_trained_encoder_inverts_the_generator_better_than_a_random_one(model):
+    from ganforge.build import build_run
+
+    data = build_run(model.run.recipe).data  # the run's own shapes; the last 32 are not trained on
+    real = torch.stack([data[i]["x"] for i in range(128)])
+    train_images, held_out = real[:96], real[96:]
+    encoder, report = latent.train_encoder(model, train_images, steps=150, batch_size=32, lr=1e-3, width=16)
+    random_encoder, _ = latent.new_encoder(model, width=16)
+    random_encoder.eval()
+    z = model.inputs(64, seed=99)["z"]
+    fakes = model.generate({"z": z})  # x -> E -> G ~ x on images the generator can make
+    trained_error = (latent.reconstruct(model, encoder, fakes) - fakes).abs().mean()
+    random_error = (latent.reconstruct(model, random_encoder, fakes) - fakes).abs().mean()
+    assert trained_error < 0.6 * random_error, (float(trained_error), float(random_error))
+    ours = (latent.reconstruct(model, encoder, held_out) - held_out).abs().mean()
+    theirs = (latent.reconstruct(model, random_encoder, held_out) - held_out).abs().mean()
+    assert ours < 0.9 * theirs, (float(ours), float(theirs))
+    assert report.losses[-1] < report.losses[0]
+
+
+def test_an_encoder_can_start_from_the_discriminator(model):
+    encoder, origin = latent.new_encoder(model, from_discriminator=True)
+    d = model.nets["discriminator"]
+    assert origin == "discriminator 'discriminator'"
+    for key, value in d.trunk.state_dict().items():
+        assert torch.equal(encoder.trunk.state_dict()[key], value)
+
+
+def test_attribute_vectors_and_edits():
+    codes = torch.tensor([[1.0, 0.0], [1.0, 0.2], [-1.0, 0.0], [-1.0, -0.2]])
+    identity = torch.nn.Identity()
+    vectors = latent.attribute_vectors(identity, codes, torch.tensor([1, 1, 0, 0]), ["plain", "bright"])
+    assert torch.allclose(vectors["bright"], torch.tensor([2.0, 0.2]))
+    assert torch.allclose(latent.edit(codes[2], vectors, {"bright": 1.0}), torch.tensor([1.0, 0.2]))
+    ranked = latent.rank_attributes(identity, codes[:1], vectors, codes.mean(0))
+    assert ranked[0][0][0] == "bright"
+    with pytest.raises(GanforgeError, match="no attribute 'smile'"):
+        latent.edit(codes[0], vectors, {"smile": 1.0})
+
+
+def test_completion_error_falls_during_latent_optimisation(model):
+    truth = model.sample(4, seed=7)  # images the generator can make: a perfect latent exists
+    hole = torch.zeros(1, 1, 16, 16)
+    hole[..., 4:12, 4:12] = 1
+    result = latent.complete(model, truth, hole, steps=80, restarts=2, lr=0.05, seed=3)
+    assert result.masked_error[-1] < 0.6 * result.masked_error[0], result.masked_error[::10]
+    assert result.hole_error[-1] < result.hole_error[0]
+    known = (1 - hole).expand_as(truth)
+    assert torch.equal(result.images * known, truth * known)
+    assert result.images.shape == truth.shape
+
+
+def test_latent_tools_refuse_translation_models(tmp_path):
+    recipe = {"name": "t", "data": {"type": "shapes-super-resolution", "size": 16, "length": 8, "factor": 2},
+              "models": {"generator": {"type": "srresnet-generator", "blocks": 1, "width": 4},
+                         "discriminator": {"type": "srgan-discriminator", "width": 4, "layers": 2, "dense": 4}},
+              "objective": "srgan", "train": {"steps": 1, "batch_size": 2, "device": "cpu", "progress": False},
+              "output": {"dir": str(tmp_path / "sr"), "trackers": []}}
+    train(recipe_from_data(recipe))
+    with pytest.raises(GanforgeError, match="latent tools need a generator of latents"):
+        latent.interpolate(ganforge.load(tmp_path / "sr"))
