@@ -129,3 +129,10 @@ def ganforge_register_objectives(register):
              summary="SRGAN: pixel pre-training, then content + 1e-3 adversarial.")
     register("context-encoder", params=ContextEncoderParams, factory="ganforge_editing.objectives:ContextEncoder",
              summary="Context encoder: fill a hole; L2 in the hole + 0.001 adversarial.")
+
+
+@hookimpl
+def ganforge_add_commands(subparsers):
+    from ganforge_editing.latent_cli import add_latent_command
+
+    add_latent_command(subparsers)

@@ -112,3 +112,35 @@ def test_latent_tools_refuse_translation_models(tmp_path):
     train(recipe_from_data(recipe))
     with pytest.raises(GanforgeError, match="latent tools need a generator of latents"):
         latent.interpolate(ganforge.load(tmp_path / "sr"))
+
+
+def test_latent_commands_end_to_end(model, tmp_path, capsys):
+    from ganforge.cli import main
+    from ganforge.samples import save_png, to_uint8
+
+    run = str(model.folder)
+    encoder = tmp_path / "e.safetensors"
+    assert main(["latent", "interpolate", run, "--rows", "2", "--steps", "4", "--out", str(tmp_path / "i.gif")]) == 0
+    assert main(["latent", "encode", run, "--steps", "20", "--images", "200", "--width", "16", "--out", str(encoder)]) == 0
+    assert "held-out L1" in capsys.readouterr().out and (tmp_path / "e-reconstructions.png").is_file()
+    attributes = tmp_path / "a.safetensors"
+    assert main(["latent", "attributes", run, "--encoder", str(encoder), "--images", "200", "--out", str(attributes)]) == 0
+    assert "square" in capsys.readouterr().out
+    picture = tmp_path / "in.png"
+    save_png(to_uint8(model.sample(1, seed=2)[0]), picture)
+    assert main(["latent", "edit", run, str(picture), "--encoder", str(encoder), "--attributes", str(attributes),
+                 "--add", "square=+1.5", "--remove", "triangle", "--out", str(tmp_path / "edit.png")]) == 0
+    assert "attributes it carries" in capsys.readouterr().out
+    assert main(["latent", "edit", run, str(picture), "--encoder", str(encoder), "--attributes", str(attributes),
+                 "--add", "smile=1", "--out", str(tmp_path / "x.png")]) == 1
+    assert main(["latent", "complete", run, str(picture), "--steps", "10", "--restarts", "1",
+                 "--out", str(tmp_path / "done")]) == 0
+    assert (tmp_path / "done" / "in.png").is_file()
+    assert main(["latent", "degenerate", run, "--steps", "4", "--grids", "3", "--out", str(tmp_path / "deg")]) == 0
+    assert len(list((tmp_path / "deg").glob("step_*.png"))) == 3
+    assert main(["latent", "project", run, "--encoder", str(encoder), "--images", "200",
+                 "--out", str(tmp_path / "p.png")]) == 0
+    assert Image.open(tmp_path / "p.png").size[0] > 400
+    assert main(["latent", "encode", run, "--steps", "1", "--from-discriminator", "--images", "70",
+                 "--out", str(tmp_path / "d.safetensors")]) == 0
+    assert "E started from discriminator" in capsys.readouterr().out

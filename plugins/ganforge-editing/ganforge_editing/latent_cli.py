@@ -1,0 +1,321 @@
+"""``ganforge latent ...``: the latent-space tools on a run folder. Imports no torch until a
+command runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ENCODER_FILE, ATTRIBUTES_FILE = "encoder.safetensors", "attributes.safetensors"
+
+
+def add_latent_command(subparsers) -> None:
+    p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, edit, complete, "
+                                             "degenerate, project")
+    sub = p.add_subparsers(dest="latent_command", metavar="COMMAND", required=True)
+
+    def command(name: str, help: str, handler) -> argparse.ArgumentParser:
+        q = sub.add_parser(name, help=help, description=help)
+        q.add_argument("run", type=Path, help="run folder (or checkpoints/step_<N>) of a noise-to-image model")
+        q.add_argument("--seed", type=int, default=0)
+        q.set_defaults(handler=handler)
+        return q
+
+    q = command("interpolate", "paths between random latents as a PNG grid (rows of steps) or an animated GIF", cmd_interpolate)
+    q.add_argument("--rows", type=int, default=4)
+    q.add_argument("--steps", type=int, default=8)
+    q.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
+    q.add_argument("--out", type=Path, required=True, help="a .png or .gif file")
+
+    q = command("encode", "train an encoder E inverting the frozen generator; writes E and a reconstruction sheet", cmd_encode)
+    q.add_argument("--steps", type=int, default=1000)
+    q.add_argument("--batch-size", type=int, default=64)
+    q.add_argument("--lr", type=float, default=2e-4)
+    q.add_argument("--width", type=int, default=64, help="encoder width (with --from-discriminator: the discriminator's)")
+    q.add_argument("--from-discriminator", action="store_true", help="start E's trunk as a copy of the discriminator's")
+    q.add_argument("--images", type=int, default=2000, help="real images from the run's data for the x -> E -> G term")
+    q.add_argument("--out", type=Path, help=f"encoder file (default <run>/{ENCODER_FILE})")
+
+    q = command("attributes", "attribute vectors from labelled data: mean E(x | attribute) - mean E(x | not)", cmd_attributes)
+    q.add_argument("--factor", default="y", help="the data's label to use: y (classes) or a factor such as color")
+    q.add_argument("--images", type=int, default=2000)
+    q.add_argument("--encoder", type=Path, help=f"default <run>/{ENCODER_FILE}")
+    q.add_argument("--out", type=Path, help=f"default <run>/{ATTRIBUTES_FILE}")
+
+    q = command("edit", "encode an image, add or remove attributes, decode; also ranks the attributes it carries", cmd_edit)
+    q.add_argument("image", type=Path)
+    q.add_argument("--add", action="append", default=[], metavar="NAME=AMOUNT", help="e.g. square=+1.0 (repeatable)")
+    q.add_argument("--remove", action="append", default=[], metavar="NAME", help="subtract the attribute once")
+    q.add_argument("--encoder", type=Path)
+    q.add_argument("--attributes", type=Path)
+    q.add_argument("--out", type=Path, required=True, help="sheet: image | reconstruction | edit")
+
+    q = command("complete", "fill a centred hole of each image by optimising the latent (semantic inpainting)", cmd_complete)
+    q.add_argument("images", type=Path, nargs="+")
+    q.add_argument("--hole", type=float, default=0.5, help="side of the centred square hole, as a fraction")
+    q.add_argument("--steps", type=int, default=300)
+    q.add_argument("--restarts", type=int, default=4)
+    q.add_argument("--prior-weight", type=float, default=0.003)
+    q.add_argument("--out", type=Path, required=True, help="folder: sheets of masked | completed | G(z)")
+
+    q = command("degenerate", "freeze D and keep training G: grids of what the discriminator rewards", cmd_degenerate)
+    q.add_argument("--steps", type=int, default=500)
+    q.add_argument("--grids", type=int, default=6, help="sample grids written along the way")
+    q.add_argument("--out", type=Path, required=True, help="folder for the grids")
+
+    q = command("project", "a dataset's latents E(x) on a 2-D plane (PCA) and on the unit circle, coloured by label", cmd_project)
+    q.add_argument("--factor", default="y")
+    q.add_argument("--images", type=int, default=1000)
+    q.add_argument("--encoder", type=Path)
+    q.add_argument("--out", type=Path, required=True, help="a .png file")
+
+
+# ----------------------------------------------------------------- helpers
+
+def _model(run: Path):
+    import ganforge
+
+    return ganforge.load(run)
+
+
+def _data(model, n: int, factor: str = "y"):
+    """Up to ``n`` images of the run's own data with the labels named ``factor``."""
+    import torch
+
+    from ganforge.build import build_run
+    from ganforge.errors import GanforgeError
+
+    data = build_run(model.run.recipe).data
+    n = min(n, len(data))
+    items = [data[i] for i in range(n)]
+    images = torch.stack([item["x"] for item in items])
+    if factor not in items[0]:
+        keys = sorted(k for k in items[0] if k != "x")
+        raise GanforgeError(f"the run's data has no label {factor!r}; it has {', '.join(keys) or 'none'}")
+    labels = torch.stack([item[factor] for item in items])
+    return images, labels, data.info
+
+
+def _names(labels, factor: str, info) -> tuple[object, list[str]]:
+    """Integer labels and a name for each value (a continuous factor is split at its median)."""
+    if labels.is_floating_point():
+        return (labels > labels.median()).long(), [f"low {factor}", f"high {factor}"]
+    if factor == "y" and info.class_names:
+        return labels.long(), list(info.class_names)
+    return labels.long(), [f"{factor}={k}" for k in range(int(labels.max()) + 1)]
+
+
+def _load_encoder(model, path: Path | None):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from ganforge.errors import GanforgeError
+    from ganforge_classic.dcgan import DCGANEncoder
+
+    path = path or model.folder / ENCODER_FILE
+    if not Path(path).is_file():
+        raise GanforgeError(f"no encoder at {path}; train one with `ganforge latent encode {model.folder}`")
+    with safe_open(str(path), "pt") as handle:
+        meta = json.loads(handle.metadata()["ganforge_encoder"])
+    encoder = DCGANEncoder(model.info.shape, meta["z_dim"], meta["width"], meta["max_width"])
+    encoder.load_state_dict(load_file(str(path)))
+    return encoder.eval()
+
+
+def _load_attributes(model, path: Path | None) -> dict:
+    from safetensors.torch import load_file
+
+    from ganforge.errors import GanforgeError
+
+    path = path or model.folder / ATTRIBUTES_FILE
+    if not Path(path).is_file():
+        raise GanforgeError(f"no attribute vectors at {path}; make them with `ganforge latent attributes {model.folder}`")
+    return load_file(str(path))
+
+
+def _read_images(files: list[Path], model):
+    import torch
+    from PIL import Image
+
+    from ganforge.data.images import convert, open_image, to_tensor
+
+    channels, size = model.info.shape[0], model.info.shape[-1]
+    return torch.stack([to_tensor(convert(open_image(f, 3), channels).resize((size, size), Image.Resampling.BICUBIC))
+                        for f in files])
+
+
+# ----------------------------------------------------------------- commands
+
+def cmd_interpolate(args) -> int:
+    from ganforge_editing.latent import interpolate, save_strip
+
+    model = _model(args.run)
+    out = save_strip(interpolate(model, args.rows, args.steps, args.method, args.seed), args.rows, args.out)
+    print(f"wrote {out}: {args.rows} {args.method} paths of {args.steps} steps")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    import torch
+
+    from ganforge.samples import comparison_sheet, save_png
+    from ganforge_editing.latent import new_encoder, reconstruct, save_encoder, train_encoder
+
+    model = _model(args.run)
+    images, _, _ = _data(model, args.images + 64)
+    train_images, held_out = images[:-64], images[-64:]
+    encoder, report = train_encoder(model, train_images, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                    width=args.width, from_discriminator=args.from_discriminator, seed=args.seed)
+    baseline, _ = new_encoder(model, args.width)
+    ours = reconstruct(model, encoder, held_out)
+    error = float((ours - held_out).abs().mean())
+    random_error = float((reconstruct(model, baseline.eval(), held_out) - held_out).abs().mean())
+    trunk = encoder.trunk[0]
+    out = args.out or model.folder / ENCODER_FILE
+    meta = {"z_dim": encoder.z_dim, "width": trunk.out_channels, "max_width": max(
+        m.out_channels for m in encoder.trunk if isinstance(m, torch.nn.Conv2d)), "steps": args.steps,
+        "initialised_from": report.initialised_from, "held_out_l1": error, "random_encoder_l1": random_error}
+    save_encoder(encoder, out, meta)
+    sheet = Path(out).with_name(Path(out).stem + "-reconstructions.png")
+    save_png(comparison_sheet([held_out[:16], ours[:16]]), sheet)
+    print(f"wrote {out} and {sheet} (image | G(E(image))); held-out L1 {error:.4f} vs {random_error:.4f} for a "
+          f"random encoder; E started from {report.initialised_from}")
+    return 0
+
+
+def cmd_attributes(args) -> int:
+    from safetensors.torch import save_file
+
+    from ganforge_editing.latent import attribute_vectors
+
+    model = _model(args.run)
+    encoder = _load_encoder(model, args.encoder)
+    images, labels, info = _data(model, args.images, args.factor)
+    labels, names = _names(labels, args.factor, info)
+    vectors = attribute_vectors(encoder, images, labels, names)
+    vectors["_centre"] = encoder(images).mean(0).detach()
+    out = args.out or model.folder / ATTRIBUTES_FILE
+    save_file({k: v.contiguous() for k, v in vectors.items()}, str(out))
+    print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items() if k != "_centre"))
+    return 0
+
+
+def cmd_edit(args) -> int:
+    import torch
+
+    from ganforge.errors import GanforgeError
+    from ganforge.samples import comparison_sheet, save_png
+    from ganforge_editing.latent import edit, rank_attributes
+
+    model = _model(args.run)
+    encoder, vectors = _load_encoder(model, args.encoder), _load_attributes(model, args.attributes)
+    centre = vectors.pop("_centre")
+    amounts = {}
+    for item in args.add:
+        name, _, amount = item.partition("=")
+        try:
+            amounts[name] = float(amount or 1.0)
+        except ValueError:
+            raise GanforgeError(f"--add {item}: the amount must be a number, as in {name}=+1.0") from None
+    for name in args.remove:
+        amounts[name] = amounts.get(name, 0.0) - 1.0
+    image = _read_images([args.image], model)
+    with torch.no_grad():
+        z = encoder(image)
+        edited = model.generate({"z": edit(z, vectors, amounts)})
+        reconstruction = model.generate({"z": z})
+    save_png(comparison_sheet([image, reconstruction, edited]), args.out)
+    ranked = rank_attributes(encoder, image, vectors, centre)[0]
+    print(f"wrote {args.out} (image | reconstruction | edit); attributes it carries: "
+          + ", ".join(f"{name} {score:+.2f}" for name, score in ranked[:5]))
+    return 0
+
+
+def cmd_complete(args) -> int:
+    from ganforge.samples import comparison_sheet, save_png
+    from ganforge_editing.data import hole_mask
+    from ganforge_editing.latent import complete
+
+    model = _model(args.run)
+    from ganforge_translation.translate import input_files
+
+    files = input_files(args.images)
+    images = _read_images(files, model)
+    hole = hole_mask(images.shape[-1], "center", args.hole, None)[None]
+    result = complete(model, images, hole, steps=args.steps, restarts=args.restarts, prior_weight=args.prior_weight,
+                      seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for file, masked, filled, generated in zip(files, images * (1 - hole), result.images, result.generated):
+        save_png(comparison_sheet([masked[None], filled[None], generated[None]]), args.out / f"{file.stem}.png")
+    print(f"wrote {len(files)} sheets to {args.out} (masked | completed | G(z)); known-pixel error "
+          f"{result.masked_error[0]:.4f} -> {result.masked_error[-1]:.4f} over {args.steps} steps")
+    return 0
+
+
+def cmd_degenerate(args) -> int:
+    import torch
+
+    from ganforge.data.stream import BatchStream
+    from ganforge.samples import render, save_png
+
+    model = _model(args.run)
+    run, objective = model.run, model.objective
+    from ganforge.build import build_run
+
+    data = build_run(run.recipe).data
+    stream = BatchStream(data, run.recipe.train.batch_size, args.seed, device=model.device)
+    for name in objective.discriminators:
+        model.nets[name].requires_grad_(False)
+    params = [p for name in objective.generators for p in model.nets[name].parameters()]
+    settings = run.recipe.optim.get(objective.generators[0])
+    optimizer = torch.optim.Adam(params, lr=settings.lr if settings else 2e-4, betas=(0.5, 0.999))
+    fixed = model.inputs(64, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    every = max(1, args.steps // max(args.grids - 1, 1))
+    for net in model.nets.values():
+        net.train()
+    for step in range(args.steps + 1):
+        if step % every == 0 or step == args.steps:
+            save_png(render(model.generate(fixed)), args.out / f"step_{step:06d}.png")
+        if step == args.steps:
+            break
+        loss, _ = objective.generator_loss(model.nets, next(stream))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    print(f"wrote grids to {args.out}: G trained {args.steps} steps against the frozen discriminator")
+    return 0
+
+
+def cmd_project(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    model = _model(args.run)
+    encoder = _load_encoder(model, args.encoder)
+    images, labels, info = _data(model, args.images, args.factor)
+    labels, names = _names(labels, args.factor, info)
+    with torch.no_grad():
+        codes = encoder(images)
+    centred = codes - codes.mean(0)
+    _, _, v = torch.pca_lowrank(centred, q=2, center=False)
+    plane = centred @ v[:, :2]
+    circle = plane / plane.norm(dim=1, keepdim=True).clamp(min=1e-8)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for k, name in enumerate(names):
+        chosen = labels == k
+        axes[0].scatter(plane[chosen, 0], plane[chosen, 1], s=6, label=name, alpha=0.7)
+        angle = torch.atan2(circle[chosen, 1], circle[chosen, 0])
+        axes[1].scatter(torch.cos(angle) * (1 + 0.03 * k), torch.sin(angle) * (1 + 0.03 * k), s=6, alpha=0.7)
+    axes[0].set(title=f"E(x) on its first two principal axes ({len(images)} images)", xlabel="PC 1", ylabel="PC 2")
+    axes[1].set(title="directions on the unit circle", aspect="equal")
+    axes[0].legend(fontsize=7, markerscale=2)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    print(f"wrote {args.out}")
+    return 0
