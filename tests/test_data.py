@@ -199,3 +199,38 @@ def test_translation_data_info_round_trips_through_json():
     info = DataInfo(shape=(3, 32, 32), source_shape=(1, 32, 32), paired=True)
     again = DataInfo.from_json(info.to_json())
     assert again == info and again.is_translation and not DataInfo(shape=(3, 8, 8)).is_translation
+
+
+def test_image_folder_attributes_from_a_csv_or_celeba_table(tmp_path):
+    from ganforge.data.info import DataInfo
+
+    _write_images(tmp_path / "img", ["a.png", "b.png", "sub/c.png"])
+    csv = tmp_path / "attrs.csv"
+    csv.write_text("file,Smiling,age,hair\na.png,1,31,0.5\nb.png,-1,40,0.25\nsub/c.png,1,22,1.0\n")
+    data = ImageFolder(ImageFolderParams(root=tmp_path / "img", size=8, attributes=csv), 0)
+    assert data.info.factors == ("Smiling", "age", "hair")
+    assert data.info.value_names("Smiling") == ("not Smiling", "Smiling") and data.info.value_names("age") is None
+    items = [data[i] for i in range(3)]
+    assert [int(item["Smiling"]) for item in items] == [1, 0, 1]  # -1/1 read as 0/1
+    assert items[1]["age"].dtype == torch.long and items[2]["hair"].dtype == torch.float32
+    assert DataInfo.from_json(data.info.to_json()) == data.info
+
+    celeba = tmp_path / "list_attr_celeba.txt"  # CelebA's own layout, matched by base name
+    celeba.write_text("3\nSmiling Male\na.png  1 -1\nb.png -1 -1\nc.png  1  1\n")
+    data = ImageFolder(ImageFolderParams(root=tmp_path / "img", size=8, attributes=celeba), 0)
+    assert [int(data[i]["Male"]) for i in range(3)] == [0, 0, 1]
+    before = data.fingerprint()
+    celeba.write_text("3\nSmiling Male\na.png  1 -1\nb.png -1 -1\nc.png  1 -1\n")
+    assert ImageFolder(ImageFolderParams(root=tmp_path / "img", size=8, attributes=celeba), 0).fingerprint() != before
+
+    celeba.write_text("2\nSmiling\na.png 1\nb.png -1\n")
+    with pytest.raises(DataError, match=r"1 image\(s\) .* have no row in the attributes file .*c.png"):
+        ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=celeba), 0)
+    csv.write_text("file,y\na.png,1\n")
+    with pytest.raises(DataError, match="y name.* the item's own entries; rename the column"):
+        ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=csv), 0)
+    csv.write_text("file,Smiling,Male\na.png,1\n")
+    with pytest.raises(DataError, match="row 2 .a.png.: 1 values for 2 attributes"):
+        ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=csv), 0)
+    with pytest.raises(DataError, match="attributes file .*nope.csv does not exist"):
+        ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=tmp_path / "nope.csv"), 0)

@@ -53,13 +53,15 @@ class ShapesParams(Params):
 
 
 class ImageFolderParams(Params):
-    """Any folder tree of images; optional class labels from the first level of subfolders."""
+    """Any folder tree of images; optional class labels from the first level of subfolders and
+    per-image attributes from a table."""
 
     root: RecipePath = Field(..., description="Folder of images (relative to the recipe file), a .zip of them, or a folder inside one (images.zip/train).")
     size: int | None = Field(None, ge=1, description="Resize the shorter side to this, then crop square (default: the images' own size).")
     crop: Literal["center", "random"] = Field("center", description="How to crop to a square.")
     flip: bool = Field(False, description="Random horizontal flips.")
     labels: bool = Field(False, description="Use the first-level subfolder names as class labels.")
+    attributes: RecipePath | None = Field(None, description="A table of per-image attributes, each one a label of its items: a CSV with a header `file,<name>,...` (file paths relative to root, or base names) or CelebA's list_attr_celeba.txt. Columns of -1/1 or 0/1 are binary.")
     channels: Literal[1, 3] = Field(3, description="3 for RGB, 1 for greyscale.")
     extensions: list[str] = Field([".jpg", ".jpeg", ".png", ".bmp", ".webp"], description="File extensions to read.")
     limit: int | None = Field(None, ge=1, description="Use only the first N readable files (sorted).")

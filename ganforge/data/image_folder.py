@@ -14,6 +14,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms import functional as TF
 
+from ganforge.data.attributes import read_attribute_table
 from ganforge.data.images import UnreadableImage, open_image, probe_image, to_tensor
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
@@ -65,9 +66,22 @@ class ImageFolder(Dataset):
         if params.labels:
             self.classes = tuple(sorted({f.relative_to(root).parts[0] for f in self.files}))
             self.labels = [self.classes.index(f.relative_to(root).parts[0]) for f in self.files]
+        self.attributes = read_attribute_table(params.attributes) if params.attributes else None
+        self.attribute_rows = [self._attribute_row(f) for f in self.files] if self.attributes else []
         self.size = params.size or min(probe_image(self.files[0], self._bytes(self.files[0])))
+        names = self.attributes.names if self.attributes else ()
+        binary = self.attributes.binary if self.attributes else ()
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
-                             num_classes=len(self.classes) if self.classes else None, class_names=self.classes)
+                             num_classes=len(self.classes) if self.classes else None, class_names=self.classes,
+                             factors=names, factor_names={n: (f"not {n}", n) for n, b in zip(names, binary) if b})
+
+    def _attribute_row(self, file: Path) -> tuple[float | int, ...]:
+        row = self.attributes.values(file.relative_to(self.root).as_posix())
+        if row is None:
+            missing = [f.name for f in self.files if self.attributes.values(f.relative_to(self.root).as_posix()) is None]
+            raise DataError(f"{len(missing)} image(s) under {self.root} have no row in the attributes file "
+                            f"{self.p.attributes} (e.g. {', '.join(missing[:3])}); add their rows, or move them out")
+        return row
 
     def _archive_files(self, extensions: set[str]) -> list[Path]:
         """Members of the archive under ``root``, as paths below ``root`` (for names and labels)."""
@@ -140,10 +154,13 @@ class ImageFolder(Dataset):
             digest.update(f"{self.archive[0].name}\0{file_sha256(self.archive[0])}\n".encode())
             for file in self.files:
                 digest.update(f"{file.relative_to(self.root)}\n".encode())
-            return f"seed={self.seed};decode=2;archive={digest.hexdigest()}"
+            return f"seed={self.seed};decode=2;archive={digest.hexdigest()}" + self._attributes_fingerprint()
         for file in self.files:
             digest.update(f"{file.relative_to(self.root)}\0{file_sha256(file)}\n".encode())
-        return f"seed={self.seed};decode=2;files={digest.hexdigest()}"
+        return f"seed={self.seed};decode=2;files={digest.hexdigest()}" + self._attributes_fingerprint()
+
+    def _attributes_fingerprint(self) -> str:
+        return f";attributes={file_sha256(Path(self.p.attributes))}" if self.attributes else ""
 
     def __len__(self) -> int:
         return len(self.files)
@@ -186,6 +203,8 @@ class ImageFolder(Dataset):
         item = {"x": to_tensor(image)}
         if self.classes:
             item["y"] = torch.tensor(self.labels[source])
+        for name, value in zip(self.info.factors, self.attribute_rows[source] if self.attributes else ()):
+            item[name] = torch.tensor(value, dtype=torch.float32 if isinstance(value, float) else torch.long)
         return item
 
 

@@ -34,7 +34,7 @@ class Shapes(Dataset):
         self.info = DataInfo(
             shape=shape, num_classes=len(params.sides),
             class_names=tuple(POLYGON_NAMES.get(s, f"{s}-gon") for s in params.sides),
-            factors=("color", "scale", "angle", "cx", "cy"),
+            factors=("color", "scale", "angle", "cx", "cy"), factor_names={"color": tuple(params.colors)},
         )
         cacheable = params.length * math.prod(shape) <= CACHE_LIMIT_BYTES
         self._cache = np.zeros((params.length, *shape), np.uint8) if cacheable else None

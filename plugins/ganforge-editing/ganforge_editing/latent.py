@@ -4,6 +4,7 @@
 * an encoder E that inverts the frozen G (``train_encoder``): z -> G -> E ~ z and
   x -> E -> G ~ x, optionally initialised from the discriminator's trunk;
 * attribute vectors (mean latent of images with an attribute minus those without) and edits;
+* vector arithmetic between the mean latents of labelled sets (``analogy``: a - b + c);
 * image completion by latent optimisation (Yeh et al. 2017): find z whose G(z) matches the
   known pixels, with a prior term from the discriminator, then blend.
 """
@@ -203,6 +204,47 @@ def rank_attributes(encoder: nn.Module, images: Tensor, vectors: dict[str, Tenso
     stacked = torch.stack([vectors[n] for n in names])
     cos = F.cosine_similarity(codes[:, None], stacked[None], dim=-1)
     return [sorted(zip(names, row.tolist()), key=lambda item: -item[1]) for row in cos]
+
+
+# ----------------------------------------------------------------- vector arithmetic
+
+def matching(labels: dict[str, Tensor], where: dict[str, int]) -> Tensor:
+    """Which items carry every label value in ``where`` ({"y": 1, "color": 0}): a bool mask."""
+    unknown = sorted(set(where) - set(labels))
+    if unknown:
+        raise GanforgeError(f"no label {', '.join(map(repr, unknown))}; the data has {', '.join(sorted(labels))}")
+    n = len(next(iter(labels.values())))
+    mask = torch.ones(n, dtype=torch.bool)
+    for name, value in where.items():
+        mask &= labels[name] == value
+    return mask
+
+
+@torch.no_grad()
+def analogy(encoder: nn.Module, images: Tensor, sets: list[Tensor], *, rows: int = 4, per_row: int = 3,
+            seed: int = 0) -> Tensor:
+    """Latent arithmetic a - b + c (Radford et al. 2016) from three sets of images given as
+    masks: returns (1 + rows, 4, D) latents, columns a, b, c and a - b + c. Row 0 uses each
+    set's mean latent; each further row the mean of ``per_row`` members drawn at random, so
+    the rows show how much the answer depends on the examples chosen."""
+    if len(sets) != 3:
+        raise GanforgeError("an analogy needs three sets: a - b + c")
+    for name, mask in zip("abc", sets):
+        if int(mask.sum()) == 0:
+            raise GanforgeError(f"set {name} selects no image; loosen its labels or use more --images")
+    codes = encoder(images)
+    generator = torch.Generator().manual_seed(seed)
+    table = []
+    for row in range(1 + rows):
+        means = []
+        for mask in sets:
+            members = codes[mask]
+            if row:
+                members = members[torch.randint(len(members), (per_row,), generator=generator)]
+            means.append(members.mean(0))
+        a, b, c = means
+        table.append(torch.stack([a, b, c, a - b + c]))
+    return torch.stack(table)
 
 
 # ----------------------------------------------------------------- completion by latent optimisation

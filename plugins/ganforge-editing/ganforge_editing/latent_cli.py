@@ -11,8 +11,8 @@ ENCODER_FILE, ATTRIBUTES_FILE = "encoder.safetensors", "attributes.safetensors"
 
 
 def add_latent_command(subparsers) -> None:
-    p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, edit, complete, "
-                                             "degenerate, project")
+    p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, arithmetic, edit, "
+                                             "complete, degenerate, project")
     sub = p.add_subparsers(dest="latent_command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, handler) -> argparse.ArgumentParser:
@@ -42,6 +42,16 @@ def add_latent_command(subparsers) -> None:
     q.add_argument("--images", type=int, default=2000)
     q.add_argument("--encoder", type=Path, help=f"default <run>/{ENCODER_FILE}")
     q.add_argument("--out", type=Path, help=f"default <run>/{ATTRIBUTES_FILE}")
+
+    q = command("arithmetic", "vector arithmetic a - b + c between the mean latents of labelled sets of the run's data",
+                cmd_arithmetic)
+    for name, example in (("a", "y=square,color=red"), ("b", "y=square,color=blue"), ("c", "y=triangle,color=blue")):
+        q.add_argument(f"--{name}", required=True, metavar="LABEL=VALUE,...", help=f"set {name}, e.g. {example}")
+    q.add_argument("--rows", type=int, default=4, help="further rows, each from the mean of --per-row random members")
+    q.add_argument("--per-row", type=int, default=3)
+    q.add_argument("--images", type=int, default=2000)
+    q.add_argument("--encoder", type=Path)
+    q.add_argument("--out", type=Path, required=True, help="sheet: a | b | c | a - b + c")
 
     q = command("edit", "encode an image, add or remove attributes, decode; also ranks the attributes it carries", cmd_edit)
     q.add_argument("image", type=Path)
@@ -79,31 +89,59 @@ def _model(run: Path):
     return ganforge.load(run)
 
 
-def _data(model, n: int, factor: str = "y"):
-    """Up to ``n`` images of the run's own data with the labels named ``factor``."""
+def _labelled_data(model, n: int):
+    """Up to ``n`` images of the run's own data, all their labels by name, and the data's info."""
     import torch
 
     from ganforge.build import build_run
-    from ganforge.errors import GanforgeError
 
     data = build_run(model.run.recipe).data
-    n = min(n, len(data))
-    items = [data[i] for i in range(n)]
-    images = torch.stack([item["x"] for item in items])
-    if factor not in items[0]:
-        keys = sorted(k for k in items[0] if k != "x")
-        raise GanforgeError(f"the run's data has no label {factor!r}; it has {', '.join(keys) or 'none'}")
-    labels = torch.stack([item[factor] for item in items])
-    return images, labels, data.info
+    items = [data[i] for i in range(min(n, len(data)))]
+    labels = {k: torch.stack([item[k] for item in items]) for k in items[0] if k not in ("x", "source")}
+    return torch.stack([item["x"] for item in items]), labels, data.info
+
+
+def _data(model, n: int, factor: str = "y"):
+    """Up to ``n`` images of the run's own data with the labels named ``factor``."""
+    from ganforge.errors import GanforgeError
+
+    images, labels, info = _labelled_data(model, n)
+    if factor not in labels:
+        raise GanforgeError(f"the run's data has no label {factor!r}; it has {', '.join(sorted(labels)) or 'none'}")
+    return images, labels[factor], info
 
 
 def _names(labels, factor: str, info) -> tuple[object, list[str]]:
     """Integer labels and a name for each value (a continuous factor is split at its median)."""
     if labels.is_floating_point():
         return (labels > labels.median()).long(), [f"low {factor}", f"high {factor}"]
-    if factor == "y" and info.class_names:
-        return labels.long(), list(info.class_names)
-    return labels.long(), [f"{factor}={k}" for k in range(int(labels.max()) + 1)]
+    names = info.value_names(factor)
+    return labels.long(), list(names) if names else [f"{factor}={k}" for k in range(int(labels.max()) + 1)]
+
+
+def _selection(text: str, labels: dict, info) -> dict[str, int]:
+    """``y=square,color=red`` as label values: a value's name (class names, colours, binary
+    attributes) or its integer."""
+    from ganforge.errors import GanforgeError
+
+    where = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        if name not in labels:
+            raise GanforgeError(f"{part!r}: the run's data has no label {name!r}; it has {', '.join(sorted(labels))}")
+        if labels[name].is_floating_point():
+            raise GanforgeError(f"{part!r}: {name} is continuous; sets are chosen by integer labels")
+        names = list(info.value_names(name) or ())
+        if value in names:
+            where[name] = names.index(value)
+        elif value.lstrip("-").isdigit():
+            where[name] = int(value)
+        else:
+            known = ", ".join(names) if names else "an integer"
+            raise GanforgeError(f"{part!r}: {value!r} is not a value of {name}; use {known}")
+    if not where:
+        raise GanforgeError(f"{text!r} chooses no set; write LABEL=VALUE pairs such as y=square,color=red")
+    return where
 
 
 def _load_encoder(model, path: Path | None):
@@ -198,6 +236,27 @@ def cmd_attributes(args) -> int:
     out = args.out or model.folder / ATTRIBUTES_FILE
     save_file({k: v.contiguous() for k, v in vectors.items()}, str(out))
     print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items() if k != "_centre"))
+    return 0
+
+
+def cmd_arithmetic(args) -> int:
+    import torch
+
+    from ganforge.samples import comparison_sheet, save_png
+    from ganforge_editing.latent import analogy, matching
+
+    model = _model(args.run)
+    encoder = _load_encoder(model, args.encoder)
+    images, labels, info = _labelled_data(model, args.images)
+    selections = [_selection(text, labels, info) for text in (args.a, args.b, args.c)]
+    sets = [matching(labels, where) for where in selections]
+    table = analogy(encoder, images, sets, rows=args.rows, per_row=args.per_row, seed=args.seed)
+    with torch.no_grad():
+        pictures = model.generate({"z": table.flatten(0, 1)}).view(*table.shape[:2], *model.info.shape)
+    save_png(comparison_sheet([pictures[:, k] for k in range(4)]), args.out)
+    sizes = ", ".join(f"{name}: {int(mask.sum())} images" for name, mask in zip("abc", sets))
+    print(f"wrote {args.out} (a | b | c | a - b + c; row 1 from the sets' means, then {args.rows} rows from "
+          f"{args.per_row} random members each); {sizes}")
     return 0
 
 

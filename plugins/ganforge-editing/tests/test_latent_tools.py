@@ -91,6 +91,23 @@ def test_attribute_vectors_and_edits():
         latent.edit(codes[0], vectors, {"smile": 1.0})
 
 
+def test_arithmetic_adds_and_subtracts_the_mean_latents_of_labelled_sets():
+    codes = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0], [0.0, 4.0], [5.0, 5.0]])
+    labels = {"y": torch.tensor([0, 0, 1, 1, 1]), "color": torch.tensor([0, 0, 0, 0, 1])}
+    assert latent.matching(labels, {"y": 1, "color": 0}).tolist() == [False, False, True, True, False]
+    sets = [latent.matching(labels, {"y": 0}), latent.matching(labels, {"y": 1, "color": 0}),
+            latent.matching(labels, {"color": 1})]
+    table = latent.analogy(torch.nn.Identity(), codes, sets, rows=3, per_row=1, seed=0)
+    assert table.shape == (4, 4, 2)
+    assert torch.allclose(table[0], torch.tensor([[2.0, 0.0], [0.0, 3.0], [5.0, 5.0], [7.0, 2.0]]))
+    assert torch.allclose(table[1:, 3], table[1:, 0] - table[1:, 1] + table[1:, 2])
+    assert set(map(tuple, table[1:, 0].tolist())) <= {(1.0, 0.0), (3.0, 0.0)}  # single members of set a
+    with pytest.raises(GanforgeError, match="set b selects no image"):
+        latent.analogy(torch.nn.Identity(), codes, [sets[0], sets[0] & sets[1], sets[2]])
+    with pytest.raises(GanforgeError, match="no label 'smile'"):
+        latent.matching(labels, {"smile": 1})
+
+
 def test_completion_error_falls_during_latent_optimisation(model):
     truth = model.sample(4, seed=7)  # images the generator can make: a perfect latent exists
     hole = torch.zeros(1, 1, 16, 16)
@@ -126,6 +143,15 @@ def test_latent_commands_end_to_end(model, tmp_path, capsys):
     attributes = tmp_path / "a.safetensors"
     assert main(["latent", "attributes", run, "--encoder", str(encoder), "--images", "200", "--out", str(attributes)]) == 0
     assert "square" in capsys.readouterr().out
+    assert main(["latent", "arithmetic", run, "--encoder", str(encoder), "--images", "300", "--rows", "2",
+                 "--a", "y=square,color=red", "--b", "y=square,color=blue", "--c", "y=triangle,color=blue",
+                 "--out", str(tmp_path / "arith.png")]) == 0
+    assert "a | b | c | a - b + c" in capsys.readouterr().out
+    sheet = Image.open(tmp_path / "arith.png")
+    assert sheet.size[0] > sheet.size[1]  # four columns, three rows
+    assert main(["latent", "arithmetic", run, "--encoder", str(encoder), "--a", "y=circle", "--b", "y=0",
+                 "--c", "y=1", "--out", str(tmp_path / "x.png")]) == 1
+    assert "'circle' is not a value of y; use triangle, square" in capsys.readouterr().err
     picture = tmp_path / "in.png"
     save_png(to_uint8(model.sample(1, seed=2)[0]), picture)
     assert main(["latent", "edit", run, str(picture), "--encoder", str(encoder), "--attributes", str(attributes),
