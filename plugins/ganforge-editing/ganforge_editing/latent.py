@@ -195,15 +195,33 @@ def edit(z: Tensor, vectors: dict[str, Tensor], amounts: dict[str, float]) -> Te
     return z + sum(amount * vectors[name] for name, amount in amounts.items())
 
 
+def fit_attribute_probe(encoder: nn.Module, images: Tensor, labels: Tensor, names: list[str], *,
+                        steps: int = 500, lr: float = 0.01) -> dict[str, Tensor]:
+    """A linear probe on the latents: softmax regression from standardised E(x) to the label's
+    values (full-batch Adam). Attribute extraction reads an image's labels off it; the mean-
+    difference vectors, which edits use, are far noisier classifiers (they ignore how the
+    other factors spread the latents)."""
+    with torch.no_grad():
+        codes = encoder(images)
+    mean, std = codes.mean(0), codes.std(0).clamp(min=1e-6)
+    probe = nn.Linear(codes.shape[1], len(names))
+    nn.init.zeros_(probe.weight), nn.init.zeros_(probe.bias)  # a convex problem: start deterministic
+    optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = F.cross_entropy(probe((codes - mean) / std), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return {"weight": probe.weight.detach(), "bias": probe.bias.detach(), "mean": mean, "std": std}
+
+
 @torch.no_grad()
-def rank_attributes(encoder: nn.Module, images: Tensor, vectors: dict[str, Tensor], centre: Tensor) -> list[list[tuple[str, float]]]:
-    """For each image, the attributes its latent carries, most first: the cosine between
-    E(x) - centre and each attribute vector."""
-    codes = encoder(images) - centre
-    names = list(vectors)
-    stacked = torch.stack([vectors[n] for n in names])
-    cos = F.cosine_similarity(codes[:, None], stacked[None], dim=-1)
-    return [sorted(zip(names, row.tolist()), key=lambda item: -item[1]) for row in cos]
+def rank_attributes(encoder: nn.Module, images: Tensor, names: list[str], probe: dict[str, Tensor]) -> list[list[tuple[str, float]]]:
+    """For each image, the attributes its latent carries, most likely first: the probe's
+    probability of each of ``names`` (the values of the label it was fitted on)."""
+    codes = (encoder(images) - probe["mean"]) / probe["std"]
+    probabilities = (codes @ probe["weight"].T + probe["bias"]).softmax(1)
+    return [sorted(zip(names, row.tolist()), key=lambda item: -item[1]) for row in probabilities]
 
 
 # ----------------------------------------------------------------- vector arithmetic

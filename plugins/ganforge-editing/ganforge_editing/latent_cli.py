@@ -161,7 +161,9 @@ def _load_encoder(model, path: Path | None):
     return encoder.eval()
 
 
-def _load_attributes(model, path: Path | None) -> dict:
+def _load_attributes(model, path: Path | None) -> tuple[dict, list[str], dict]:
+    """The attribute vectors, the label values they name (in order) and the linear probe."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
 
     from ganforge.errors import GanforgeError
@@ -169,7 +171,14 @@ def _load_attributes(model, path: Path | None) -> dict:
     path = path or model.folder / ATTRIBUTES_FILE
     if not Path(path).is_file():
         raise GanforgeError(f"no attribute vectors at {path}; make them with `ganforge latent attributes {model.folder}`")
-    return load_file(str(path))
+    with safe_open(str(path), "pt") as handle:
+        meta = handle.metadata() or {}
+    if "names" not in meta:
+        raise GanforgeError(f"{path} was written by an older ganforge; make it again with "
+                            f"`ganforge latent attributes {model.folder}`")
+    tensors = load_file(str(path))
+    probe = {k.split("/", 1)[1]: tensors.pop(k) for k in list(tensors) if k.startswith("_probe/")}
+    return tensors, json.loads(meta["names"]), probe
 
 
 def _read_images(files: list[Path], model):
@@ -225,17 +234,18 @@ def cmd_encode(args) -> int:
 def cmd_attributes(args) -> int:
     from safetensors.torch import save_file
 
-    from ganforge_editing.latent import attribute_vectors
+    from ganforge_editing.latent import attribute_vectors, fit_attribute_probe
 
     model = _model(args.run)
     encoder = _load_encoder(model, args.encoder)
     images, labels, info = _data(model, args.images, args.factor)
     labels, names = _names(labels, args.factor, info)
     vectors = attribute_vectors(encoder, images, labels, names)
-    vectors["_centre"] = encoder(images).mean(0).detach()
+    probe = fit_attribute_probe(encoder, images, labels, names)
     out = args.out or model.folder / ATTRIBUTES_FILE
-    save_file({k: v.contiguous() for k, v in vectors.items()}, str(out))
-    print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items() if k != "_centre"))
+    tensors = {**vectors, **{f"_probe/{k}": v for k, v in probe.items()}}
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(out), metadata={"names": json.dumps(names)})
+    print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items() if not k.startswith("_")))
     return 0
 
 
@@ -268,8 +278,8 @@ def cmd_edit(args) -> int:
     from ganforge_editing.latent import edit, rank_attributes
 
     model = _model(args.run)
-    encoder, vectors = _load_encoder(model, args.encoder), _load_attributes(model, args.attributes)
-    centre = vectors.pop("_centre")
+    encoder = _load_encoder(model, args.encoder)
+    vectors, names, probe = _load_attributes(model, args.attributes)
     amounts = {}
     for item in args.add:
         name, _, amount = item.partition("=")
@@ -285,9 +295,9 @@ def cmd_edit(args) -> int:
         edited = model.generate({"z": edit(z, vectors, amounts)})
         reconstruction = model.generate({"z": z})
     save_png(comparison_sheet([image, reconstruction, edited]), args.out)
-    ranked = rank_attributes(encoder, image, vectors, centre)[0]
-    print(f"wrote {args.out} (image | reconstruction | edit); attributes it carries: "
-          + ", ".join(f"{name} {score:+.2f}" for name, score in ranked[:5]))
+    ranked = rank_attributes(encoder, image, names, probe)[0]
+    print(f"wrote {args.out} (image | reconstruction | edit); attributes it carries (probability): "
+          + ", ".join(f"{name} {score:.2f}" for name, score in ranked[:5]))
     return 0
 
 

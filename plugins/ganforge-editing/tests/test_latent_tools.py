@@ -85,8 +85,10 @@ def test_attribute_vectors_and_edits():
     vectors = latent.attribute_vectors(identity, codes, torch.tensor([1, 1, 0, 0]), ["plain", "bright"])
     assert torch.allclose(vectors["bright"], torch.tensor([2.0, 0.2]))
     assert torch.allclose(latent.edit(codes[2], vectors, {"bright": 1.0}), torch.tensor([1.0, 0.2]))
-    ranked = latent.rank_attributes(identity, codes[:1], vectors, codes.mean(0))
-    assert ranked[0][0][0] == "bright"
+    probe = latent.fit_attribute_probe(identity, codes, torch.tensor([1, 1, 0, 0]), ["plain", "bright"], steps=200)
+    ranked = latent.rank_attributes(identity, torch.tensor([[0.8, 0.1], [-0.9, 0.0]]), ["plain", "bright"], probe)
+    assert ranked[0][0][0] == "bright" and ranked[1][0][0] == "plain" and ranked[0][0][1] > 0.9
+    assert sum(p for _, p in ranked[0]) == pytest.approx(1.0)
     with pytest.raises(GanforgeError, match="no attribute 'smile'"):
         latent.edit(codes[0], vectors, {"smile": 1.0})
 
@@ -174,7 +176,8 @@ def test_latent_commands_end_to_end(model, tmp_path, capsys):
 
 def test_a_number_of_sides_vector_moves_a_classifier_the_right_way(tmp_path):
     """Triangles and octagons: the attribute vector of each class, added to random latents,
-    makes a shape classifier see more of that class in the generated images."""
+    makes a shape classifier see more of that class in the generated images, and subtracted,
+    less; a linear probe on the latents reads the class of held-out shapes."""
     from ganforge.build import build_run
     from ganforge.eval.classifier import train_classifier
 
@@ -201,6 +204,14 @@ def test_a_number_of_sides_vector_moves_a_classifier_the_right_way(tmp_path):
     with torch.no_grad():
         before = classifier(model.generate({"z": z})).softmax(1)
         for k, name in enumerate(["triangle", "octagon"]):
-            after = classifier(model.generate({"z": latent.edit(z, vectors, {name: 1.0})})).softmax(1)
-            assert after[:, k].mean() > before[:, k].mean() + 0.1, (name, float(before[:, k].mean()),
-                                                                     float(after[:, k].mean()))
+            added = classifier(model.generate({"z": latent.edit(z, vectors, {name: 1.0})})).softmax(1)[:, k].mean()
+            removed = classifier(model.generate({"z": latent.edit(z, vectors, {name: -1.0})})).softmax(1)[:, k].mean()
+            seen = (name, float(removed), float(before[:, k].mean()), float(added))
+            assert added > before[:, k].mean() + 0.05 and removed < before[:, k].mean() - 0.05, seen
+            assert added - removed > 0.25, seen
+    # attribute extraction: a linear probe on E(x) reads the number of sides of held-out shapes
+    probe = latent.fit_attribute_probe(encoder, images, labels, ["triangle", "octagon"])
+    test_images = torch.stack([held_out[i]["x"] for i in range(128)])
+    truth = [["triangle", "octagon"][int(held_out[i]["y"])] for i in range(128)]
+    ranked = latent.rank_attributes(encoder, test_images, ["triangle", "octagon"], probe)
+    assert sum(r[0][0] == t for r, t in zip(ranked, truth)) / 128 > 0.8
