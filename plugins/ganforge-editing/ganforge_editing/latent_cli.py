@@ -75,7 +75,8 @@ def add_latent_command(subparsers) -> None:
     q.add_argument("--out", type=Path, required=True, help="folder for the grids")
 
     q = command("project", "a dataset's latents E(x) on a 2-D plane (PCA) and on the unit circle, coloured by label", cmd_project)
-    q.add_argument("--factor", default="y")
+    q.add_argument("--factor", help="the label that colours the points (default: y when the data has classes, "
+                                    "else one colour)")
     q.add_argument("--images", type=int, default=1000)
     q.add_argument("--encoder", type=Path)
     q.add_argument("--out", type=Path, required=True, help="a .png file")
@@ -103,12 +104,16 @@ def _labelled_data(model, n: int):
 
 def _data(model, n: int, factor: str = "y"):
     """Up to ``n`` images of the run's own data with the labels named ``factor``."""
+    images, labels, info = _labelled_data(model, n)
+    return images, _label(labels, factor), info
+
+
+def _label(labels: dict, factor: str):
     from ganforge.errors import GanforgeError
 
-    images, labels, info = _labelled_data(model, n)
     if factor not in labels:
         raise GanforgeError(f"the run's data has no label {factor!r}; it has {', '.join(sorted(labels)) or 'none'}")
-    return images, labels[factor], info
+    return labels[factor]
 
 
 def _names(labels, factor: str, info) -> tuple[object, list[str]]:
@@ -173,11 +178,11 @@ def _load_attributes(model, path: Path | None) -> tuple[dict, list[str], dict]:
         raise GanforgeError(f"no attribute vectors at {path}; make them with `ganforge latent attributes {model.folder}`")
     with safe_open(str(path), "pt") as handle:
         meta = handle.metadata() or {}
-    if "names" not in meta:
-        raise GanforgeError(f"{path} was written by an older ganforge; make it again with "
-                            f"`ganforge latent attributes {model.folder}`")
     tensors = load_file(str(path))
     probe = {k.split("/", 1)[1]: tensors.pop(k) for k in list(tensors) if k.startswith("_probe/")}
+    if "names" not in meta or set(probe) != {"weight", "bias", "mean", "std"}:
+        raise GanforgeError(f"{path} was written by an older ganforge; make it again with "
+                            f"`ganforge latent attributes {model.folder}`")
     return tensors, json.loads(meta["names"]), probe
 
 
@@ -210,7 +215,7 @@ def cmd_encode(args) -> int:
     from ganforge_editing.latent import new_encoder, reconstruct, save_encoder, train_encoder
 
     model = _model(args.run)
-    images, _, _ = _data(model, args.images + 64)
+    images = _labelled_data(model, args.images + 64)[0]  # E needs images only: any folder will do
     train_images, held_out = images[:-64], images[-64:]
     encoder, report = train_encoder(model, train_images, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                     width=args.width, from_discriminator=args.from_discriminator, seed=args.seed)
@@ -366,8 +371,12 @@ def cmd_project(args) -> int:
 
     model = _model(args.run)
     encoder = _load_encoder(model, args.encoder)
-    images, labels, info = _data(model, args.images, args.factor)
-    labels, names = _names(labels, args.factor, info)
+    images, all_labels, info = _labelled_data(model, args.images)
+    factor = args.factor or ("y" if "y" in all_labels else None)
+    if factor is None:
+        labels, names = torch.zeros(len(images), dtype=torch.long), ["all images"]
+    else:
+        labels, names = _names(_label(all_labels, factor), factor, info)
     with torch.no_grad():
         codes = encoder(images)
     centred = codes - codes.mean(0)

@@ -215,3 +215,82 @@ def test_a_number_of_sides_vector_moves_a_classifier_the_right_way(tmp_path):
     truth = [["triangle", "octagon"][int(held_out[i]["y"])] for i in range(128)]
     ranked = latent.rank_attributes(encoder, test_images, ["triangle", "octagon"], probe)
     assert sum(r[0][0] == t for r, t in zip(ranked, truth)) / 128 > 0.8
+
+
+def test_attributes_from_an_image_folders_celeba_table_end_to_end(tmp_path, capsys):
+    """The CelebA path without CelebA: octagons and triangles saved as an image folder with a
+    ``list_attr_celeba.txt`` whose -1/1 column ``Octagon`` says which is which. ``attributes
+    --factor Octagon`` names the vectors after the column, its probe reads the column on the
+    folder's images, and ``edit --add Octagon=+1`` makes the classifier see more octagons."""
+    from ganforge.build import build_run
+    from ganforge.cli import main
+    from ganforge.eval.classifier import train_classifier
+    from ganforge.samples import save_png, to_uint8
+    from safetensors import safe_open
+
+    shapes = {"type": "shapes", "size": 16, "length": 512, "sides": [3, 8], "colors": ["yellow"],
+              "scale": [0.8, 1.0], "jitter": 0.05}
+    nets = {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 16},
+            "discriminator": {"type": "dcgan-discriminator", "width": 16}}
+    source = build_run(recipe_from_data({"name": "s", "data": shapes, "models": nets,
+                                         "objective": {"type": "unconditional"}}).recipe).data
+    rows = ["512", "Octagon Bright"]
+    for i in range(len(source)):
+        save_png(to_uint8(source[i]["x"]), tmp_path / "faces" / f"{i:06d}.png")
+        rows.append(f"{i:06d}.png {1 if int(source[i]['y']) else -1:2d}  1")
+    (tmp_path / "list_attr_celeba.txt").write_text("\n".join(rows) + "\n")
+    folder = {"type": "image-folder", "root": str(tmp_path / "faces"), "size": 16,
+              "attributes": str(tmp_path / "list_attr_celeba.txt")}
+    recipe = {"name": "octagons", "seed": 1, "data": folder, "models": nets,
+              "objective": {"type": "unconditional"},
+              "train": {"steps": 400, "batch_size": 32, "device": "cpu", "progress": False, "checkpoint_every": 400,
+                        "sample_every": 1000},
+              "output": {"dir": str(tmp_path / "run"), "trackers": []}}
+    train(recipe_from_data(recipe))
+    run = str(tmp_path / "run")
+    assert main(["latent", "encode", run, "--steps", "150", "--images", "512", "--width", "16"]) == 0
+    assert main(["latent", "attributes", run, "--factor", "Octagon", "--images", "512"]) == 0
+    assert "not Octagon (|v|" in capsys.readouterr().out
+    assert main(["latent", "attributes", run, "--factor", "Smiling", "--out", str(tmp_path / "x.safetensors")]) == 1
+    assert "has no label 'Smiling'; it has Bright, Octagon" in capsys.readouterr().err
+    with safe_open(str(tmp_path / "run" / "attributes.safetensors"), "pt") as handle:
+        assert handle.metadata()["names"] == '["not Octagon", "Octagon"]'
+
+    # edit's ranking names the right attribute: the probe stored in the file reads the column
+    for i in range(2):
+        assert main(["latent", "edit", run, str(tmp_path / f"faces/{i:06d}.png"), "--add", "Octagon=+1",
+                     "--out", str(tmp_path / "edit.png")]) == 0
+        assert "attributes it carries (probability): " in capsys.readouterr().out
+    model = ganforge.load(tmp_path / "run")
+    from ganforge_editing.latent_cli import _load_attributes, _load_encoder
+    vectors, names, probe = _load_attributes(model, None)
+    images = torch.stack([source[i]["x"] for i in range(128)])
+    truth = [names[int(source[i]["y"])] for i in range(128)]
+    ranked = latent.rank_attributes(_load_encoder(model, None), images, names, probe)
+    assert sum(r[0][0] == t for r, t in zip(ranked, truth)) / 128 > 0.8
+
+    # and the vector moves generated images toward octagons
+    classifier, accuracy = train_classifier(source, source, steps=100, batch_size=64, width=8)
+    assert accuracy > 0.9
+    z = model.inputs(256, seed=5)["z"]
+    with torch.no_grad():
+        before = classifier(model.generate({"z": z})).softmax(1)[:, 1].mean()
+        after = classifier(model.generate({"z": latent.edit(z, vectors, {"Octagon": 1.0})})).softmax(1)[:, 1].mean()
+    assert after > before + 0.05, (float(before), float(after))
+
+
+def test_an_attributes_file_without_names_or_probe_asks_to_be_made_again(model, tmp_path):
+    from safetensors.torch import save_file
+
+    from ganforge_editing.latent_cli import _load_attributes
+
+    old = tmp_path / "attributes.safetensors"
+    save_file({"square": torch.zeros(8), "triangle": torch.zeros(8)}, str(old))  # vectors only: the first format
+    with pytest.raises(GanforgeError, match=r"written by an older ganforge; make it again with `ganforge latent "
+                                            r"attributes .*run`"):
+        _load_attributes(model, old)
+    save_file({"square": torch.zeros(8)}, str(old), metadata={"names": '["square"]'})  # names, but no probe
+    with pytest.raises(GanforgeError, match="written by an older ganforge"):
+        _load_attributes(model, old)
+    with pytest.raises(GanforgeError, match=r"no attribute vectors at .*nope.safetensors; make them with"):
+        _load_attributes(model, tmp_path / "nope.safetensors")
