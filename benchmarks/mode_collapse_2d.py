@@ -9,6 +9,7 @@ prints the table from the recorded runs alone, with the seed count of each row.
 
     python benchmarks/mode_collapse_2d.py --seeds 10 --jobs 2 --out runs/bench-2d
     python benchmarks/mode_collapse_2d.py --report
+    python benchmarks/mode_collapse_2d.py --seeds 3 --variants ema ema+decay   # the recipe search
 """
 
 from __future__ import annotations
@@ -31,20 +32,39 @@ PUBLISHED = {  # PacGAN (Lin et al. 2018), Table 1: modes, % high quality, rever
 
 LEDGER = Ledger("mode_collapse_2d")
 
+# The search for the best ganforge recipe: changes to the protocol's recipes, by name, that any
+# configuration can take (``--variant ema``); the protocol itself is the variant "".
+VARIANTS = {
+    "": [],
+    "ema": ["train.ema={decay: 0.999}"],
+    "ema+decay": ["train.ema={decay: 0.999}", "optim.generator.schedule={type: linear-decay, start: 0.5}",
+                  "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
+    "lr3e-4+ema+decay": ["train.ema={decay: 0.999}", "optim.generator.lr=3e-4", "optim.discriminator.lr=3e-4",
+                         "optim.generator.schedule={type: linear-decay, start: 0.5}",
+                         "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
+}
 
-def overrides(seed: int, steps: int) -> list[str]:
-    return [f"seed={seed}", "eval.metrics=[mode-coverage]", f"eval.every={steps}", f"train.steps={steps}"]
+
+def overrides(seed: int, steps: int, variant: str = "") -> list[str]:
+    return [f"seed={seed}", "eval.metrics=[mode-coverage]", f"eval.every={steps}", f"train.steps={steps}",
+            *VARIANTS[variant]]
 
 
-def run_one(model: str, layout: str, seed: int, out: Path, steps: int) -> dict:
-    name = f"{model}-{layout}"
-    return train_run(name, out / name / f"seed{seed}", overrides(seed, steps), None, LEDGER, f"{name}/seed{seed}")
+def label(model: str, layout: str, variant: str = "") -> str:
+    return f"{model}-{layout}" + (f"+{variant}" if variant else "")
 
 
-def recorded(model: str, layout: str, steps: int, seeds: int) -> list[dict]:
+def run_one(model: str, layout: str, seed: int, out: Path, steps: int, variant: str = "") -> dict:
+    name = label(model, layout, variant)
+    return train_run(f"{model}-{layout}", out / name / f"seed{seed}", overrides(seed, steps, variant), None, LEDGER,
+                     f"{name}/seed{seed}")
+
+
+def recorded(model: str, layout: str, steps: int, seeds: int, variant: str = "") -> list[dict]:
     """Ledger rows of one configuration, one per seed, trained from today's recipe."""
-    name = f"{model}-{layout}"
-    rows = [LEDGER.find(f"{name}/seed{seed}", recipe_sha256(name, overrides(seed, steps))) for seed in range(seeds)]
+    recipe, name = f"{model}-{layout}", label(model, layout, variant)
+    rows = [LEDGER.find(f"{name}/seed{seed}", recipe_sha256(recipe, overrides(seed, steps, variant)))
+            for seed in range(seeds)]
     return [row for row in rows if row is not None]
 
 
@@ -55,6 +75,9 @@ def main() -> int:
                         help="steps per run: 20,000 fit the CPU budget; PacGAN trained 400,000 (the recipes' own)")
     parser.add_argument("--layouts", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--models", nargs="+", default=["gan", "pacgan2"], choices=["gan", "pacgan2"])
+    parser.add_argument("--variants", nargs="+", default=[""], choices=list(VARIANTS), metavar="VARIANT",
+                        help=f"recipe changes to try (the search for the best recipe): {', '.join(v for v in VARIANTS if v)}; "
+                             "'' is the protocol")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared between jobs)")
     parser.add_argument("--first-seed", type=int, default=0, help="start at this seed (to split seeds over machines)")
@@ -63,28 +86,29 @@ def main() -> int:
     args = parser.parse_args()
     use_threads(args.threads, args.jobs)
 
-    configurations = [(m, layout) for layout in args.layouts for m in args.models]
+    configurations = [(m, layout, v) for layout in args.layouts for m in args.models for v in args.variants]
     if not args.report:
         # Seed by seed, so an interrupted benchmark has the same seeds of every configuration.
-        jobs = [(m, layout, s) for s in range(args.first_seed, args.seeds) for m, layout in configurations]
+        jobs = [(m, layout, s, v) for s in range(args.first_seed, args.seeds) for m, layout, v in configurations]
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(lambda job: run_one(*job, args.out, args.steps), jobs))
-    table = {(m, layout): recorded(m, layout, args.steps, args.seeds) for m, layout in configurations}
+            list(pool.map(lambda job: run_one(*job[:3], args.out, args.steps, job[3]), jobs))
+    table = {c: recorded(c[0], c[1], args.steps, args.seeds, c[2]) for c in configurations}
 
     print(f"# PacGAN 2-D protocol: {args.steps} steps, 2,500 samples, 3 std")
     print(f"{'run':<16} {'seeds':>5} {'modes':>14} {'% high quality':>16} {'reverse KL':>14}   published (modes / % HQ / KL)")
     summary = {}
-    for (model, layout), rows in table.items():
+    for (model, layout, variant), rows in table.items():
+        name = label(model, layout, variant)
         if not rows:
-            print(f"{model + '-' + layout:<16} {0:>5}   (no recorded run)")
+            print(f"{name:<16} {0:>5}   (no recorded run)")
             continue
         modes = mean_se([r["modes"] for r in rows])
         quality = mean_se([r["high_quality"] for r in rows])
         kl = mean_se([r["reverse_kl"] for r in rows if r["reverse_kl"] is not None] or [float("nan")])
         p = PUBLISHED[(model, layout)]
-        print(f"{model + '-' + layout:<16} {len(rows):>5} {modes[0]:>7.1f} +- {modes[1]:<4.1f} {quality[0]:>9.1f} +- {quality[1]:<4.1f} "
+        print(f"{name:<16} {len(rows):>5} {modes[0]:>7.1f} +- {modes[1]:<4.1f} {quality[0]:>9.1f} +- {quality[1]:<4.1f} "
               f"{kl[0]:>7.2f} +- {kl[1]:<4.2f}   {p[0]} +- {p[1]} / {p[2]} +- {p[3]} / {p[4]} +- {p[5]}")
-        summary[f"{model}-{layout}"] = {"modes": modes, "high_quality": quality, "reverse_kl": kl, "runs": rows,
+        summary[name] = {"modes": modes, "high_quality": quality, "reverse_kl": kl, "runs": rows,
                                         "published": p}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -13,6 +13,7 @@ against the originals, in [0, 1] over all channels. Finished runs are recorded i
 ``benchmarks/results/super_resolution.jsonl`` and reused. Needs ``../shared/data/celeba``.
 
     python benchmarks/super_resolution.py --steps 2000
+    python benchmarks/super_resolution.py --steps 2000 --bicubic-skip   # a correction to bicubic
     python benchmarks/super_resolution.py --report
 """
 
@@ -30,8 +31,8 @@ DATA = REPO.parent / "shared" / "data" / "celeba" / "img"
 SIZE, FACTOR = 64, 4
 
 
-def overrides(steps: int, blocks: int, width: int, adversarial: bool) -> list[str]:
-    return [f"data.size={SIZE}", f"eval.data.size={SIZE}", f"models.generator.blocks={blocks}",
+def overrides(steps: int, blocks: int, width: int, adversarial: bool, bicubic_skip: bool) -> list[str]:
+    return [*(["models.generator.bicubic_skip=true"] if bicubic_skip else []), f"data.size={SIZE}", f"eval.data.size={SIZE}", f"models.generator.blocks={blocks}",
             f"models.generator.width={width}", "models.discriminator.width=32", "models.discriminator.layers=6",
             "models.discriminator.dense=256", f"objective.pretrain_steps={steps // 2 if adversarial else steps + 1}",
             "objective.adversarial_weight=1e-3", f"train.steps={steps}", f"eval.every={steps}",
@@ -64,6 +65,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--blocks", type=int, default=4)
     parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--bicubic-skip", action="store_true",
+                        help="the generator predicts a correction to bicubic upsampling (starts at bicubic)")
+    parser.add_argument("--models", nargs="+", choices=("srresnet", "srgan"), default=("srresnet", "srgan"))
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared between jobs)")
     parser.add_argument("--report", action="store_true", help="train nothing; print the recorded runs")
@@ -73,15 +77,17 @@ def main() -> int:
         print(f"skipped: {DATA} does not exist (these numbers need ../shared/data/celeba)")
         return 0
     use_threads(args.threads, args.jobs)
-    plans = {name: (f"{name}-celeba-x{FACTOR}-{SIZE}/{args.blocks}x{args.width}/{args.steps}",
-                    overrides(args.steps, args.blocks, args.width, name == "srgan")) for name in ("srresnet", "srgan")}
+    skip = "+bicubic" if args.bicubic_skip else ""
+    plans = {name: (f"{name}{skip}-celeba-x{FACTOR}-{SIZE}/{args.blocks}x{args.width}/{args.steps}",
+                    overrides(args.steps, args.blocks, args.width, name == "srgan", args.bicubic_skip))
+             for name in args.models}
     if not args.report:
         with ThreadPoolExecutor(args.jobs) as pool:
             list(pool.map(lambda item: train_run("srresnet-celeba", args.out / item[0], item[1], None, LEDGER, item[0]),
                           plans.values()))
     base = bicubic_scores()
     print(f"# x{FACTOR} super-resolution, {SIZE} px CelebA faces, 400 held out; {args.steps} steps of batch 16, "
-          f"SRResNet {args.blocks} blocks x {args.width}")
+          f"SRResNet {args.blocks} blocks x {args.width}{', bicubic skip' if args.bicubic_skip else ''}")
     print(f"{'model':<10} {'PSNR (dB)':>10} {'SSIM':>8} {'dPSNR':>8} {'dSSIM':>8}")
     print(f"{'bicubic':<10} {base['psnr']:>10.2f} {base['ssim']:>8.4f} {0:>8.2f} {0:>8.4f}")
     for name, (run, items) in plans.items():
