@@ -8,11 +8,19 @@ from typing import Any, Iterable
 import torch
 
 
+def fusable(params: list[torch.nn.Parameter]) -> bool:
+    """Whether PyTorch's fused Adam kernel can update ``params``: floating point, on the CPU or a
+    GPU. It does the whole update in one pass instead of a dozen tensor operations per
+    parameter, which on small nets is a fifth of a training step."""
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+
+
 def make_optimizer(config: Any, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
     params = [p for p in parameters if p.requires_grad]
     if config.type in ("adam", "adamw"):
         cls = torch.optim.Adam if config.type == "adam" else torch.optim.AdamW
-        return cls(params, lr=config.lr, betas=tuple(config.betas), eps=config.eps, weight_decay=config.weight_decay)
+        return cls(params, lr=config.lr, betas=tuple(config.betas), eps=config.eps, weight_decay=config.weight_decay,
+                   fused=fusable(params) or None)
     if config.type == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     return torch.optim.RMSprop(params, lr=config.lr, momentum=config.momentum, eps=config.eps,

@@ -22,7 +22,9 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, out_features * pieces)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x).view(*x.shape[:-1], self.out_features, self.pieces).amax(-1)
+        # max, not amax: its backward routes each gradient through the saved argmax, where
+        # amax's rebuilds a mask of ties (a sixth of a step on the 2-D protocol's nets).
+        return self.linear(x).view(*x.shape[:-1], self.out_features, self.pieces).max(-1).values
 
 
 def hidden_layers(size: int, width: int, depth: int, activation: str, *, maxout_pieces: int = 5,
