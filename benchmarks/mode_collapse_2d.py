@@ -42,6 +42,9 @@ VARIANTS = {
     "lr3e-4+ema+decay": ["train.ema={decay: 0.999}", "optim.generator.lr=3e-4", "optim.discriminator.lr=3e-4",
                          "optim.generator.schedule={type: linear-decay, start: 0.5}",
                          "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
+    "lr1e-3+ema+decay": ["train.ema={decay: 0.999}", "optim.generator.lr=1e-3", "optim.discriminator.lr=1e-3",
+                         "optim.generator.schedule={type: linear-decay, start: 0.5}",
+                         "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
 }
 
 

@@ -149,3 +149,12 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert "interrupted at step" in err and "--resume" in err and "Traceback" not in err
     [checkpoint] = list_checkpoints(tmp_path / "run" / "checkpoints")
     assert int(checkpoint.name.split("_")[1]) >= 20
+
+
+def test_adam_uses_the_fused_kernel_where_it_can(tmp_path, registry):
+    from ganforge.train.optim import fusable
+
+    run = build_run(recipe_from_data(tiny_ring(tmp_path), registry).recipe, registry=registry)
+    assert all(opt.defaults["fused"] for opt in run.optimizers.values())
+    assert not fusable([torch.nn.Parameter(torch.zeros(2, dtype=torch.complex64))])
+    assert not fusable([])
