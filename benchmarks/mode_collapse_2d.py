@@ -34,17 +34,22 @@ LEDGER = Ledger("mode_collapse_2d")
 
 # The search for the best ganforge recipe: changes to the protocol's recipes, by name, that any
 # configuration can take (``--variant ema``); the protocol itself is the variant "".
+def _schedule(lr: float, decay_from: float) -> list[str]:
+    """EMA of G, both learning rates at ``lr``, decaying linearly to 0 from ``decay_from`` of the run."""
+    return ["train.ema={decay: 0.999}", f"optim.generator.lr={lr}", f"optim.discriminator.lr={lr}",
+            f"optim.generator.schedule={{type: linear-decay, start: {decay_from}}}",
+            f"optim.discriminator.schedule={{type: linear-decay, start: {decay_from}}}"]
+
+
 VARIANTS = {
     "": [],
     "ema": ["train.ema={decay: 0.999}"],
     "ema+decay": ["train.ema={decay: 0.999}", "optim.generator.schedule={type: linear-decay, start: 0.5}",
                   "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
-    "lr3e-4+ema+decay": ["train.ema={decay: 0.999}", "optim.generator.lr=3e-4", "optim.discriminator.lr=3e-4",
-                         "optim.generator.schedule={type: linear-decay, start: 0.5}",
-                         "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
-    "lr1e-3+ema+decay": ["train.ema={decay: 0.999}", "optim.generator.lr=1e-3", "optim.discriminator.lr=1e-3",
-                         "optim.generator.schedule={type: linear-decay, start: 0.5}",
-                         "optim.discriminator.schedule={type: linear-decay, start: 0.5}"],
+    "lr3e-4+ema+decay": _schedule(3e-4, 0.5),
+    "lr1e-3+ema+decay": _schedule(1e-3, 0.5),
+    "lr2e-3+ema+decay": _schedule(2e-3, 0.5),
+    "lr1e-3+ema+longdecay": _schedule(1e-3, 0.2),
 }
 
 
