@@ -279,3 +279,28 @@ def test_conditional_nets_refuse_to_run_without_labels(tmp_path, registry):
     run = build_run(recipe_from_data(recipe, registry).recipe, registry=registry)  # one class: labels exist
     with pytest.raises(GanforgeError, match="needs class labels y"):
         run.nets["generator"](torch.randn(2, 64))
+
+
+@pytest.mark.parametrize("layout", ["ring", "grid"])
+def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout):
+    """docs/results.md reports pacgan2-<layout>-fast from the ledger rows of the benchmark's
+    variant; the shipped recipe must train exactly that."""
+    import importlib.util
+    import sys
+
+    from ganforge.recipe import load_recipe
+
+    repo = Path(__file__).resolve().parents[3]
+    sys.path.insert(0, str(repo / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location("mode_collapse_2d", repo / "benchmarks" / "mode_collapse_2d.py")
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+    finally:
+        sys.path.remove(str(repo / "benchmarks"))
+    shipped = load_recipe(repo / "recipes" / f"pacgan2-{layout}-fast.yaml").resolved()
+    measured = load_recipe(repo / "recipes" / f"pacgan2-{layout}.yaml",
+                           bench.overrides(0, 20000, "lr1e-3+ema+decay")).resolved()
+    for recipe in (shipped, measured):
+        del recipe["name"]
+    assert shipped == measured
