@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,13 @@ def recorded(model: str, layout: str, steps: int, seeds: int, variant: str = "")
     return [row for row in rows if row is not None]
 
 
+def _pm(value: tuple[float, float], digits: int, width: int) -> str:
+    """``mean +- se``; a single seed has no standard error and says so."""
+    mean, se = value
+    spread = "(1 seed)" if math.isnan(se) else f"+- {se:<4.{digits}f}"
+    return f"{mean:>{width}.{digits}f} {spread:<8}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10)
@@ -103,19 +111,20 @@ def main() -> int:
     table = {c: recorded(c[0], c[1], args.steps, args.seeds, c[2]) for c in configurations}
 
     print(f"# PacGAN 2-D protocol: {args.steps} steps, 2,500 samples, 3 std")
-    print(f"{'run':<16} {'seeds':>5} {'modes':>14} {'% high quality':>16} {'reverse KL':>14}   published (modes / % HQ / KL)")
+    width = max(16, *(len(label(*c)) for c in configurations))
+    print(f"{'run':<{width}} {'seeds':>5} {'modes':>14} {'% high quality':>16} {'reverse KL':>14}   published (modes / % HQ / KL)")
     summary = {}
     for (model, layout, variant), rows in table.items():
         name = label(model, layout, variant)
         if not rows:
-            print(f"{name:<16} {0:>5}   (no recorded run)")
+            print(f"{name:<{width}} {0:>5}   (no recorded run)")
             continue
         modes = mean_se([r["modes"] for r in rows])
         quality = mean_se([r["high_quality"] for r in rows])
         kl = mean_se([r["reverse_kl"] for r in rows if r["reverse_kl"] is not None] or [float("nan")])
         p = PUBLISHED[(model, layout)]
-        print(f"{name:<16} {len(rows):>5} {modes[0]:>7.1f} +- {modes[1]:<4.1f} {quality[0]:>9.1f} +- {quality[1]:<4.1f} "
-              f"{kl[0]:>7.2f} +- {kl[1]:<4.2f}   {p[0]} +- {p[1]} / {p[2]} +- {p[3]} / {p[4]} +- {p[5]}")
+        print(f"{name:<{width}} {len(rows):>5} {_pm(modes, 1, 7)} {_pm(quality, 1, 9)} {_pm(kl, 2, 7)}   "
+              f"{p[0]} +- {p[1]} / {p[2]} +- {p[3]} / {p[4]} +- {p[5]}")
         summary[name] = {"modes": modes, "high_quality": quality, "reverse_kl": kl, "runs": rows,
                                         "published": p}
     args.out.mkdir(parents=True, exist_ok=True)
