@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 ENV = dict(os.environ)
@@ -30,7 +32,10 @@ def recipe_sha256(recipe: str, overrides: list[str]) -> str:
     say where a run is written, not what it computes)."""
     from ganforge.recipe import load_recipe
 
-    resolved = load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved()
+    return _sha256(load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved())
+
+
+def _sha256(resolved: dict) -> str:
     resolved.pop("output", None)
     resolved.get("train", {}).pop("progress", None)
     for section, key, value in ADDED_LATER:  # settings that, left at their default, change nothing
@@ -86,6 +91,10 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     sha = recipe_sha256(recipe, overrides) if ledger else ""
     if ledger and (recorded := ledger.find(run, sha)) is not None:
         return recorded
+    trained = folder / "recipe.resolved.yaml"
+    if trained.is_file() and _sha256(yaml.safe_load(trained.read_text())) != recipe_sha256(recipe, overrides):
+        raise RuntimeError(f"{folder} holds a run of a different recipe (another variant or step count); "
+                           "give this benchmark another --out, or delete that folder")
     done = final_metrics(folder, steps)
     if done is not None:
         return done

@@ -1,0 +1,47 @@
+"""The benchmark scripts' shared helpers (``benchmarks/runs.py``): ledger rows are reused only for
+the recipe they were trained from, and a run folder is never read back as another recipe's."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import runs as module
+
+    yield module
+    sys.modules.pop("runs", None)
+
+
+def test_the_ledger_reuses_a_row_only_for_the_same_recipe(runs, tmp_path):
+    ledger = runs.Ledger("demo")
+    ledger.path = tmp_path / "demo.jsonl"
+    short = runs.recipe_sha256("gan-ring", ["train.steps=20000"])
+    ledger.add({"run": "gan-ring/seed0", "recipe_sha256": short, "metrics": {"modes": 7}})
+    assert runs.train_run("gan-ring", tmp_path / "unused", [], 20000, ledger, "gan-ring/seed0") == {"modes": 7}
+    assert ledger.find("gan-ring/seed0", runs.recipe_sha256("gan-ring", ["train.steps=40000"])) is None
+    assert runs.recipe_sha256("gan-ring", ["output.dir=elsewhere"]) == runs.recipe_sha256("gan-ring", [])
+
+
+def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
+    from ganforge.recipe import load_recipe
+
+    folder = tmp_path / "gan-ring" / "seed0"
+    folder.mkdir(parents=True)
+    trained = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml", ["train.steps=20000"]).resolved()
+    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(trained))
+    (folder / "eval.json").write_text('[{"source": "train", "step": 20000, "metrics": {"modes": 8}}]')
+
+    # The steps as an override, as the 2-D benchmark passes them: only the folder's recipe tells
+    # a 20,000-step run from a 40,000-step one.
+    assert runs.train_run("gan-ring", folder, ["train.steps=20000"]) == {"modes": 8}
+    with pytest.raises(RuntimeError, match="different recipe"):
+        runs.train_run("gan-ring", folder, ["train.steps=40000"])  # must not take the short run's numbers
