@@ -88,11 +88,11 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     ``folder`` is read back, an interrupted one resumed."""
     if steps is not None:
         overrides = [*overrides, f"train.steps={steps}"]
-    sha = recipe_sha256(recipe, overrides) if ledger else ""
+    sha = recipe_sha256(recipe, overrides)
     if ledger and (recorded := ledger.find(run, sha)) is not None:
         return recorded
     trained = folder / "recipe.resolved.yaml"
-    if trained.is_file() and _sha256(yaml.safe_load(trained.read_text())) != recipe_sha256(recipe, overrides):
+    if trained.is_file() and _sha256(yaml.safe_load(trained.read_text())) != sha:
         raise RuntimeError(f"{folder} holds a run of a different recipe (another variant or step count); "
                            "give this benchmark another --out, or delete that folder")
     done = final_metrics(folder, steps)
