@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from ganforge.train.rundir import RECIPE_FILE, diff_keys
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 ENV = dict(os.environ)
@@ -27,20 +29,29 @@ ENV = dict(os.environ)
 ADDED_LATER = [("train", "deterministic", False)]
 
 
-def recipe_sha256(recipe: str, overrides: list[str]) -> str:
-    """Hash of the resolved recipe that ``train_run`` trains, without its output settings (which
-    say where a run is written, not what it computes)."""
+def resolved_recipe(recipe: str, overrides: list[str]) -> dict:
+    """The resolved recipe that ``train_run`` trains, without the settings that say where and how
+    verbosely a run is written rather than what it computes."""
     from ganforge.recipe import load_recipe
 
-    return _sha256(load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved())
+    return _what_it_computes(load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved())
 
 
-def _sha256(resolved: dict) -> str:
+def recipe_sha256(recipe: str, overrides: list[str]) -> str:
+    """Hash of ``resolved_recipe``: the key of a ledger row."""
+    return _sha256(resolved_recipe(recipe, overrides))
+
+
+def _what_it_computes(resolved: dict) -> dict:
     resolved.pop("output", None)
     resolved.get("train", {}).pop("progress", None)
     for section, key, value in ADDED_LATER:  # settings that, left at their default, change nothing
         if resolved.get(section, {}).get(key, value) == value:
             resolved.get(section, {}).pop(key, None)
+    return resolved
+
+
+def _sha256(resolved: dict) -> str:
     return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 
@@ -88,13 +99,15 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     ``folder`` is read back, an interrupted one resumed."""
     if steps is not None:
         overrides = [*overrides, f"train.steps={steps}"]
-    sha = recipe_sha256(recipe, overrides)
+    wanted = resolved_recipe(recipe, overrides)
+    sha = _sha256(wanted)
     if ledger and (recorded := ledger.find(run, sha)) is not None:
         return recorded
-    trained = folder / "recipe.resolved.yaml"
-    if trained.is_file() and _sha256(yaml.safe_load(trained.read_text())) != sha:
-        raise RuntimeError(f"{folder} holds a run of a different recipe (another variant or step count); "
-                           "give this benchmark another --out, or delete that folder")
+    trained = folder / RECIPE_FILE
+    if trained.is_file() and (changed := diff_keys(_what_it_computes(yaml.safe_load(trained.read_text())), wanted)):
+        names = ", ".join(".".join(map(str, key)) for key in changed[:8])
+        raise RuntimeError(f"{folder} holds a run of a different recipe ({names} differ); give this benchmark "
+                           "another --out, or delete that folder")
     done = final_metrics(folder, steps)
     if done is not None:
         return done

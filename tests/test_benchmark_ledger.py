@@ -43,5 +43,5 @@ def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
     # The steps as an override, as the 2-D benchmark passes them: only the folder's recipe tells
     # a 20,000-step run from a 40,000-step one.
     assert runs.train_run("gan-ring", folder, ["train.steps=20000"]) == {"modes": 8}
-    with pytest.raises(RuntimeError, match="different recipe"):
+    with pytest.raises(RuntimeError, match=r"different recipe \(train\.steps differ\)"):
         runs.train_run("gan-ring", folder, ["train.steps=40000"])  # must not take the short run's numbers

@@ -300,7 +300,7 @@ def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout):
         sys.path.remove(str(repo / "benchmarks"))
     shipped = load_recipe(repo / "recipes" / f"pacgan2-{layout}-fast.yaml").resolved()
     measured = load_recipe(repo / "recipes" / f"pacgan2-{layout}.yaml",
-                           bench.overrides(0, 20000, "lr1e-3+ema+decay")).resolved()
+                           bench.overrides(0, bench.CPU_STEPS, "lr1e-3+ema+decay")).resolved()
     for recipe in (shipped, measured):
         del recipe["name"]
     assert shipped == measured
