@@ -281,25 +281,31 @@ def test_conditional_nets_refuse_to_run_without_labels(tmp_path, registry):
         run.nets["generator"](torch.randn(2, 64))
 
 
-@pytest.mark.parametrize("layout", ["ring", "grid"])
-def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout):
-    """docs/results.md reports pacgan2-<layout>-fast from the ledger rows of the benchmark's
-    variant; the shipped recipe must train exactly that."""
-    import importlib.util
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """benchmarks/mode_collapse_2d.py, imported the way tests/test_benchmark_ledger.py imports
+    benchmarks/runs.py, and forgotten afterwards."""
     import sys
 
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import mode_collapse_2d
+
+    yield mode_collapse_2d
+    for name in ("mode_collapse_2d", "runs"):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("layout", ["ring", "grid"])
+def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout, bench):
+    """docs/results.md reports pacgan2-<layout>-fast from the ledger rows of the benchmark's
+    variant; the shipped recipe must train exactly that."""
     from ganforge.recipe import load_recipe
 
-    repo = Path(__file__).resolve().parents[3]
-    sys.path.insert(0, str(repo / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location("mode_collapse_2d", repo / "benchmarks" / "mode_collapse_2d.py")
-        bench = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bench)
-    finally:
-        sys.path.remove(str(repo / "benchmarks"))
-    shipped = load_recipe(repo / "recipes" / f"pacgan2-{layout}-fast.yaml").resolved()
-    measured = load_recipe(repo / "recipes" / f"pacgan2-{layout}.yaml",
+    shipped = load_recipe(REPO / "recipes" / f"pacgan2-{layout}-fast.yaml").resolved()
+    measured = load_recipe(REPO / "recipes" / f"pacgan2-{layout}.yaml",
                            bench.overrides(0, bench.CPU_STEPS, "lr1e-3+ema+decay")).resolved()
     for recipe in (shipped, measured):
         del recipe["name"]
