@@ -2,7 +2,7 @@
 run, resuming an interrupted one) and summarise numbers over seeds.
 
 A finished run's final metrics are also appended to a ledger, ``benchmarks/results/<name>.jsonl``,
-kept in the repository: a long protocol (say 40 runs of 15 minutes) can then be finished over
+kept in the repository: a long protocol (say 40 runs of 13 minutes) can then be finished over
 several machines and days, and a ledger row is reused only while the resolved recipe it was
 trained from (hashed, output settings aside) is unchanged."""
 
