@@ -81,13 +81,13 @@ def git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
-def final_metrics(folder: Path, steps: int | None) -> dict | None:
-    """The metrics of the run's evaluation at its last step, if it got there."""
+def final_metrics(folder: Path, steps: int) -> dict | None:
+    """The metrics of the run's evaluation at its last step, ``steps``, if it got there."""
     evals = folder / "eval.json"
     if not evals.is_file():
         return None
     records = [r for r in json.loads(evals.read_text()) if r.get("source") == "train"]
-    if records and (steps is None or records[-1]["step"] == steps):
+    if records and records[-1]["step"] == steps:
         return records[-1]["metrics"]
     return None
 
@@ -101,6 +101,7 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
         overrides = [*overrides, f"train.steps={steps}"]
     wanted = resolved_recipe(recipe, overrides)
     sha = _sha256(wanted)
+    last_step = wanted["train"]["steps"]  # a run stopped short of it is resumed, not read back
     if ledger and (recorded := ledger.find(run, sha)) is not None:
         return recorded
     trained = folder / RECIPE_FILE
@@ -108,7 +109,7 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
         names = ", ".join(".".join(map(str, key)) for key in changed[:8])
         raise RuntimeError(f"{folder} holds a run of a different recipe ({names} differ); give this benchmark "
                            "another --out, or delete that folder")
-    done = final_metrics(folder, steps)
+    done = final_metrics(folder, last_step)
     if done is not None:
         return done
     started = time.time()
@@ -119,7 +120,7 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     checkpoints = folder / "checkpoints"
     resume = ["--resume"] if checkpoints.is_dir() and any(checkpoints.iterdir()) else []
     subprocess.run(command + resume, check=True, stdout=subprocess.DEVNULL, env=ENV)
-    metrics = final_metrics(folder, steps)
+    metrics = final_metrics(folder, last_step)
     if metrics is None:
         raise RuntimeError(f"{folder} finished without a final evaluation; does the recipe evaluate at its last step?")
     if ledger:

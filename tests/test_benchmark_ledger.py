@@ -45,3 +45,26 @@ def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
     assert runs.train_run("gan-ring", folder, ["train.steps=20000"]) == {"modes": 8}
     with pytest.raises(RuntimeError, match=r"different recipe \(train\.steps differ\)"):
         runs.train_run("gan-ring", folder, ["train.steps=40000"])  # must not take the short run's numbers
+
+
+def test_an_interrupted_run_is_resumed_not_read_back(runs, tmp_path, monkeypatch):
+    """A run stopped between evaluations has an eval.json whose last record is not the recipe's
+    last step; with no steps override that record must not pass for the final one."""
+    from ganforge.recipe import load_recipe
+
+    folder = tmp_path / "gan-ring" / "seed0"
+    folder.mkdir(parents=True)
+    recipe = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml").resolved()
+    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(recipe))
+    (folder / "eval.json").write_text('[{"source": "train", "step": 9000, "metrics": {"modes": 5}}]')
+    (folder / "checkpoints" / "step_00009000").mkdir(parents=True)
+    commands = []
+
+    def finish(command, **_):  # stands in for the trainer: record the command, evaluate at the end
+        commands.append(command)
+        (folder / "eval.json").write_text(
+            f'[{{"source": "train", "step": {recipe["train"]["steps"]}, "metrics": {{"modes": 8}}}}]')
+
+    monkeypatch.setattr(runs.subprocess, "run", finish)
+    assert runs.train_run("gan-ring", folder, []) == {"modes": 8}
+    assert len(commands) == 1 and commands[0][-1] == "--resume"
