@@ -17,9 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
-from ganforge.train.rundir import RECIPE_FILE, diff_keys
+from ganforge.train.rundir import RunFolder, diff_keys
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -83,7 +81,7 @@ def git_commit() -> str | None:
 
 def final_metrics(folder: Path, steps: int) -> dict | None:
     """The metrics of the run's evaluation at its last step, ``steps``, if it got there."""
-    evals = folder / "eval.json"
+    evals = RunFolder(folder).eval_file
     if not evals.is_file():
         return None
     records = [r for r in json.loads(evals.read_text()) if r.get("source") == "train"]
@@ -104,8 +102,8 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     last_step = wanted["train"]["steps"]  # a run stopped short of it is resumed, not read back
     if ledger and (recorded := ledger.find(run, sha)) is not None:
         return recorded
-    trained = folder / RECIPE_FILE
-    if trained.is_file() and (changed := diff_keys(_what_it_computes(yaml.safe_load(trained.read_text())), wanted)):
+    trained = RunFolder(folder)
+    if trained.recipe_file.is_file() and (changed := diff_keys(_what_it_computes(trained.read_recipe()), wanted)):
         names = ", ".join(".".join(map(str, key)) for key in changed[:8])
         raise RuntimeError(f"{folder} holds a run of a different recipe ({names} differ); give this benchmark "
                            "another --out, or delete that folder")
@@ -117,7 +115,7 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     command = [sys.executable, "-m", "ganforge", "train", str(REPO / "recipes" / f"{recipe}.yaml")]
     for item in overrides:
         command += ["--set", item]
-    checkpoints = folder / "checkpoints"
+    checkpoints = trained.checkpoints
     resume = ["--resume"] if checkpoints.is_dir() and any(checkpoints.iterdir()) else []
     subprocess.run(command + resume, check=True, stdout=subprocess.DEVNULL, env=ENV)
     metrics = final_metrics(folder, last_step)
