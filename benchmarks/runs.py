@@ -108,7 +108,9 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
         raise RuntimeError(f"{folder} holds a run of a different recipe ({names} differ); give this benchmark "
                            "another --out, or delete that folder")
     done = final_metrics(folder, last_step)
-    if done is not None:
+    if done is not None:  # finished here, but its row never reached the ledger (say, stopped just after)
+        if ledger:
+            ledger.add(_row(run, recipe, sha, done, seconds=None))
         return done
     started = time.time()
     overrides = [f"output.dir={folder}", "train.progress=false", "output.trackers=[]", *overrides]
@@ -122,10 +124,14 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     if metrics is None:
         raise RuntimeError(f"{folder} finished without a final evaluation; does the recipe evaluate at its last step?")
     if ledger:
-        ledger.add({"run": run, "recipe": recipe, "recipe_sha256": sha, "metrics": metrics, "commit": git_commit(),
-                    "threads": ENV.get("OMP_NUM_THREADS"), "seconds": round(time.time() - started, 1),
-                    "date": time.strftime("%Y-%m-%d")})
+        ledger.add(_row(run, recipe, sha, metrics, seconds=round(time.time() - started, 1)))
     return metrics
+
+
+def _row(run: str | None, recipe: str, sha: str, metrics: dict, seconds: float | None) -> dict:
+    """A ledger row; ``seconds`` is None for a run finished before the benchmark looked at it."""
+    return {"run": run, "recipe": recipe, "recipe_sha256": sha, "metrics": metrics, "commit": git_commit(),
+            "threads": ENV.get("OMP_NUM_THREADS"), "seconds": seconds, "date": time.strftime("%Y-%m-%d")}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:

@@ -42,7 +42,13 @@ def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
 
     # The steps as an override, as the 2-D benchmark passes them: only the folder's recipe tells
     # a 20,000-step run from a 40,000-step one.
-    assert runs.train_run("gan-ring", folder, ["train.steps=20000"]) == {"modes": 8}
+    ledger = runs.Ledger("demo")
+    ledger.path = tmp_path / "demo.jsonl"
+    assert runs.train_run("gan-ring", folder, ["train.steps=20000"], ledger=ledger, run="gan-ring/seed0") == {"modes": 8}
+    # A run finished in its folder but missing from the ledger is recorded once, then reused from it.
+    assert ledger.find("gan-ring/seed0", runs.recipe_sha256("gan-ring", ["train.steps=20000"])) == {"modes": 8}
+    assert runs.train_run("gan-ring", folder, ["train.steps=20000"], ledger=ledger, run="gan-ring/seed0") == {"modes": 8}
+    assert len(ledger.rows()) == 1 and ledger.rows()[0]["seconds"] is None
     with pytest.raises(RuntimeError, match=r"different recipe \(train\.steps differ\)"):
         runs.train_run("gan-ring", folder, ["train.steps=40000"])  # must not take the short run's numbers
 
