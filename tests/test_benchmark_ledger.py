@@ -42,15 +42,26 @@ def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
 
     # The steps as an override, as the 2-D benchmark passes them: only the folder's recipe tells
     # a 20,000-step run from a 40,000-step one.
-    ledger = runs.Ledger("demo")
-    ledger.path = tmp_path / "demo.jsonl"
-    assert runs.train_run("gan-ring", folder, ["train.steps=20000"], ledger=ledger, run="gan-ring/seed0") == {"modes": 8}
-    # A run finished in its folder but missing from the ledger is recorded once, then reused from it.
-    assert ledger.find("gan-ring/seed0", runs.recipe_sha256("gan-ring", ["train.steps=20000"])) == {"modes": 8}
-    assert runs.train_run("gan-ring", folder, ["train.steps=20000"], ledger=ledger, run="gan-ring/seed0") == {"modes": 8}
-    assert len(ledger.rows()) == 1 and ledger.rows()[0]["seconds"] is None
+    assert runs.train_run("gan-ring", folder, ["train.steps=20000"]) == {"modes": 8}
     with pytest.raises(RuntimeError, match=r"different recipe \(train\.steps differ\)"):
         runs.train_run("gan-ring", folder, ["train.steps=40000"])  # must not take the short run's numbers
+
+
+def test_a_finished_folder_missing_from_the_ledger_is_recorded_once(runs, tmp_path):
+    """A run that finished but was stopped before its ledger row was written keeps its number."""
+    from ganforge.recipe import load_recipe
+
+    folder = tmp_path / "gan-ring" / "seed0"
+    folder.mkdir(parents=True)
+    trained = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml", ["train.steps=20000"]).resolved()
+    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(trained))
+    (folder / "eval.json").write_text('[{"source": "train", "step": 20000, "metrics": {"modes": 8}}]')
+    ledger = runs.Ledger("demo")
+    ledger.path = tmp_path / "demo.jsonl"
+    for _ in range(2):  # the first call records the row, the second reads it back from the ledger
+        assert runs.train_run("gan-ring", folder, [], 20000, ledger, "gan-ring/seed0") == {"modes": 8}
+    assert ledger.find("gan-ring/seed0", runs.recipe_sha256("gan-ring", ["train.steps=20000"])) == {"modes": 8}
+    assert len(ledger.rows()) == 1 and ledger.rows()[0]["seconds"] is None
 
 
 def test_an_interrupted_run_is_resumed_not_read_back(runs, tmp_path, monkeypatch):
