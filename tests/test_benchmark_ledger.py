@@ -21,6 +21,18 @@ def runs(monkeypatch):
     sys.modules.pop("runs", None)
 
 
+def finished_ring_run(runs, tmp_path) -> Path:
+    """A run folder of ``gan-ring`` trained 20,000 steps, whose final evaluation found 8 modes."""
+    from ganforge.recipe import load_recipe
+
+    folder = tmp_path / "gan-ring" / "seed0"
+    folder.mkdir(parents=True)
+    trained = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml", ["train.steps=20000"]).resolved()
+    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(trained))
+    (folder / "eval.json").write_text('[{"source": "train", "step": 20000, "metrics": {"modes": 8}}]')
+    return folder
+
+
 def test_the_ledger_reuses_a_row_only_for_the_same_recipe(runs, tmp_path):
     ledger = runs.Ledger("demo")
     ledger.path = tmp_path / "demo.jsonl"
@@ -32,13 +44,7 @@ def test_the_ledger_reuses_a_row_only_for_the_same_recipe(runs, tmp_path):
 
 
 def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
-    from ganforge.recipe import load_recipe
-
-    folder = tmp_path / "gan-ring" / "seed0"
-    folder.mkdir(parents=True)
-    trained = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml", ["train.steps=20000"]).resolved()
-    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(trained))
-    (folder / "eval.json").write_text('[{"source": "train", "step": 20000, "metrics": {"modes": 8}}]')
+    folder = finished_ring_run(runs, tmp_path)
 
     # The steps as an override, as the 2-D benchmark passes them: only the folder's recipe tells
     # a 20,000-step run from a 40,000-step one.
@@ -49,13 +55,7 @@ def test_a_folder_of_another_recipe_is_refused_not_read_back(runs, tmp_path):
 
 def test_a_finished_folder_missing_from_the_ledger_is_recorded_once(runs, tmp_path):
     """A run that finished but was stopped before its ledger row was written keeps its number."""
-    from ganforge.recipe import load_recipe
-
-    folder = tmp_path / "gan-ring" / "seed0"
-    folder.mkdir(parents=True)
-    trained = load_recipe(runs.REPO / "recipes" / "gan-ring.yaml", ["train.steps=20000"]).resolved()
-    (folder / "recipe.resolved.yaml").write_text(yaml.safe_dump(trained))
-    (folder / "eval.json").write_text('[{"source": "train", "step": 20000, "metrics": {"modes": 8}}]')
+    folder = finished_ring_run(runs, tmp_path)
     ledger = runs.Ledger("demo")
     ledger.path = tmp_path / "demo.jsonl"
     for _ in range(2):  # the first call records the row, the second reads it back from the ledger
