@@ -88,6 +88,26 @@ class DCGANDiscriminatorParams(Params):
     conditional: bool = Field(False, description="Take a class label y too (embedding channels joined to the image); needs labelled data.")
     embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
     aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last features (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
+    aux_hidden: int = Field(0, ge=0, description="Hidden units of the auxiliary head (an MLP with batch norm, as InfoGAN's Q); 0 for a single linear layer.")
+
+
+class InfoGANGeneratorParams(Params):
+    """InfoGAN's MNIST generator (Chen et al. 2016): two fully connected layers, then two
+    transposed convolutions up to the data's size (a multiple of 4, such as 28)."""
+
+    z_dim: int = Field(74, ge=1, description="Latent size (noise plus the InfoGAN codes).")
+    width: int = Field(64, ge=1, description="Channels at half the image side (twice as many at a quarter).")
+    fc_width: int = Field(1024, ge=1, description="Units of the first fully connected layer.")
+
+
+class InfoGANDiscriminatorParams(Params):
+    """InfoGAN's MNIST discriminator: two strided convolutions and a fully connected layer shared
+    by the real/fake logit and the Q head."""
+
+    width: int = Field(64, ge=1, description="Channels of the first convolution (twice as many in the second).")
+    fc_width: int = Field(1024, ge=1, description="Units of the shared fully connected layer.")
+    aux_outputs: int = Field(0, ge=0, description="Outputs of the Q head (InfoGAN codes, ACGAN or semi-supervised classes); 0 for none.")
+    aux_hidden: int = Field(128, ge=0, description="Hidden units of the Q head (batch norm, leaky ReLU); 0 for a single linear layer.")
 
 
 class UnconditionalParams(ObjectiveParams):
@@ -168,6 +188,9 @@ def ganforge_register_generators(register):
              summary="Fully connected generator for vectors or small images.")
     register("dcgan-generator", params=DCGANGeneratorParams, factory="ganforge_classic.dcgan:DCGANGenerator.build",
              summary="DCGAN generator for any power-of-two image size from 16 up.")
+    register("infogan-generator", params=InfoGANGeneratorParams,
+             factory="ganforge_classic.infogan_nets:InfoGANGenerator.build",
+             summary="InfoGAN's MNIST generator: fully connected layers, then two transposed convolutions.")
 
 
 @hookimpl
@@ -178,6 +201,9 @@ def ganforge_register_discriminators(register):
     register("dcgan-discriminator", params=DCGANDiscriminatorParams,
              factory="ganforge_classic.dcgan:DCGANDiscriminator.build",
              summary="DCGAN discriminator for any power-of-two image size from 16 up.")
+    register("infogan-discriminator", params=InfoGANDiscriminatorParams,
+             factory="ganforge_classic.infogan_nets:InfoGANDiscriminator.build",
+             summary="InfoGAN's MNIST discriminator with a Q head on its shared fully connected layer.")
     register("joint-mlp-discriminator", params=JointMLPDiscriminatorParams,
              factory="ganforge_classic.mlp:JointMLPDiscriminator.build",
              summary="BiGAN/ALI discriminator over (x, z) pairs.")

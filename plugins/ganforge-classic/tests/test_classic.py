@@ -38,6 +38,19 @@ def test_dcgan_spectral_norm_has_no_batch_norm():
     assert any("parametrizations" in name for name, _ in d.named_parameters())
 
 
+@pytest.mark.parametrize("norm", ["batch", "spectral"])
+def test_dcgan_aux_head_with_hidden_units(norm):
+    """InfoGAN's Q: with aux_hidden the auxiliary head is an MLP (batch norm only when D uses it)."""
+    d = DCGANDiscriminator((1, 16, 16), width=8, norm=norm, aux_outputs=12, aux_hidden=32)
+    logit, aux = d(torch.randn(5, 1, 16, 16))
+    assert logit.shape == (5,) and aux.shape == (5, 12)
+    linears = [m for m in d.aux.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(16 * 16, 32), (32, 12)]
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in d.aux.modules()) == (norm == "batch")
+    plain = DCGANDiscriminator((1, 16, 16), width=8, aux_outputs=12)
+    assert isinstance(plain.aux, torch.nn.Linear)
+
+
 def test_mlp_for_points_and_images():
     g = MLPGenerator(2, (2,), 16, 2, True, "relu", tanh_output=False)
     assert g(torch.randn(4, 2)).shape == (4, 2)
