@@ -9,6 +9,7 @@ from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
 from ganforge.losses import GradientPenalty, NonSaturating, Wasserstein
 from ganforge_classic.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge_classic.infogan_nets import InfoGANDiscriminator, InfoGANGenerator
 from ganforge_classic.mlp import Maxout, MLPDiscriminator, MLPGenerator
 from ganforge_classic.objectives import Unconditional
 from ganforge_classic.plugin import UnconditionalParams
@@ -49,6 +50,17 @@ def test_dcgan_aux_head_with_hidden_units(norm):
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in d.aux.modules()) == (norm == "batch")
     plain = DCGANDiscriminator((1, 16, 16), width=8, aux_outputs=12)
     assert isinstance(plain.aux, torch.nn.Linear)
+
+
+def test_infogan_nets_take_mnist_at_28_pixels():
+    g, d = InfoGANGenerator(74, (1, 28, 28), width=8, fc_width=32), InfoGANDiscriminator((1, 28, 28), 8, 32, 12, 16)
+    images = g(torch.randn(5, 74))
+    assert images.shape == (5, 1, 28, 28) and images.abs().max() <= 1
+    logit, q = d(images)
+    assert logit.shape == (5,) and q.shape == (5, 12) and d.features(images).shape == (5, 32)
+    assert InfoGANDiscriminator((3, 16, 16), 8, 32)(torch.randn(2, 3, 16, 16)).shape == (2,)
+    with pytest.raises(GanforgeError, match="multiple of 4.*data.size"):
+        InfoGANGenerator(74, (1, 30, 30))
 
 
 def test_mlp_for_points_and_images():
