@@ -48,6 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="+", choices=["sgan", "infogan", "stacked"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="start at this seed (to split seeds over machines)")
     parser.add_argument("--steps", type=int, help="override the recipes' steps (for a quick look)")
     parser.add_argument("--threads", type=int, help="threads per run (default: all cores)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-mnist"))
@@ -73,7 +74,7 @@ def main() -> int:
     print(f"# classic zoo on MNIST: {args.seeds} seed(s), {args.steps or 'recipe'} steps")
     for recipe, overrides, keys in plans:
         rows = [train_run(recipe, args.out / recipe / f"seed{seed}", [f"seed={seed}", *overrides], args.steps,
-                          LEDGER, f"{recipe}/seed{seed}") for seed in range(args.seeds)]
+                          LEDGER, f"{recipe}/seed{seed}") for seed in range(args.first_seed, args.seeds)]
         numbers = {key: mean_se([float(r[key]) for r in rows]) for key in keys}
         shown = "  ".join(f"{k} {m:.4g} +- {se:.2g}" for k, (m, se) in numbers.items())
         print(f"{recipe:<26} {shown}   published: {PUBLISHED[recipe]}")
