@@ -77,23 +77,13 @@ def conv_trunk(channels: int, size: int, width: int, max_width: int, norm: str) 
     return nn.Sequential(*layers), channels
 
 
-def aux_head(features: int, outputs: int, hidden: int, norm: str) -> nn.Module:
-    """The auxiliary head: one linear layer, or with ``hidden`` units a small MLP (linear,
-    batch norm when ``norm`` is "batch", leaky ReLU, linear), as InfoGAN's Q."""
-    wrap = spectral_norm if norm == "spectral" else (lambda m: m)
-    if not hidden:
-        return wrap(nn.Linear(features, outputs))
-    return nn.Sequential(wrap(nn.Linear(features, hidden)), *([nn.BatchNorm1d(hidden)] if norm == "batch" else []),
-                         nn.LeakyReLU(0.2, inplace=True), wrap(nn.Linear(hidden, outputs)))
-
-
 class DCGANDiscriminator(nn.Module):
     """An image (with label-embedding channels when conditional) -> strided convolutions ->
     one logit per image, or per pack of ``pack`` images. With ``aux_outputs`` it also returns
     an auxiliary head's outputs: ``(logit, aux)``."""
 
     def __init__(self, shape: tuple[int, ...], width: int = 64, max_width: int = 512, norm: str = "batch",
-                 pack: int = 1, *, embedding: nn.Module | None = None, aux_outputs: int = 0, aux_hidden: int = 0):
+                 pack: int = 1, *, embedding: nn.Module | None = None, aux_outputs: int = 0):
         super().__init__()
         check_aux_with_pack(aux_outputs, pack, "dcgan-discriminator")
         _layers_for(shape[-1], shape, "dcgan-discriminator")
@@ -102,7 +92,7 @@ class DCGANDiscriminator(nn.Module):
         self.trunk, features = conv_trunk(channels, shape[-1], width, max_width, norm)
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
         self.head = wrap(nn.Conv2d(features, 1, 4, 1, 0))
-        self.aux = aux_head(features * 16, aux_outputs, aux_hidden, norm) if aux_outputs else None
+        self.aux = wrap(nn.Linear(features * 16, aux_outputs)) if aux_outputs else None
         self.apply(dcgan_init)
 
     def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
@@ -121,7 +111,7 @@ class DCGANDiscriminator(nn.Module):
     def build(cls, params, ctx) -> "DCGANDiscriminator":
         embedding = embedding_for(params.conditional, params.embed_dim, ctx, "dcgan-discriminator")
         return cls(ctx.data_info.shape, params.width, params.max_width, params.norm, params.pack,
-                   embedding=embedding, aux_outputs=params.aux_outputs, aux_hidden=params.aux_hidden)
+                   embedding=embedding, aux_outputs=params.aux_outputs)
 
 
 class DCGANEncoder(nn.Module):

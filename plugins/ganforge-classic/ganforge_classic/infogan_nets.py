@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ganforge.errors import GanforgeError
-from ganforge_classic.dcgan import aux_head, dcgan_init
+from ganforge_classic.dcgan import dcgan_init
 
 
 def _quarter(shape: tuple[int, ...], name: str) -> int:
@@ -15,6 +15,14 @@ def _quarter(shape: tuple[int, ...], name: str) -> int:
         raise GanforgeError(f"{name} needs square images whose side is a multiple of 4; the data gives {shape}. "
                             "Resize the data (for example `data.size: 28`).")
     return shape[1] // 4
+
+
+def q_head(features: int, outputs: int, hidden: int) -> nn.Module:
+    """Q: linear, batch norm, leaky ReLU, linear; or, with no ``hidden`` units, one linear layer."""
+    if not hidden:
+        return nn.Linear(features, outputs)
+    return nn.Sequential(nn.Linear(features, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.2, inplace=True),
+                         nn.Linear(hidden, outputs))
 
 
 class InfoGANGenerator(nn.Module):
@@ -57,7 +65,7 @@ class InfoGANDiscriminator(nn.Module):
             nn.Flatten(), nn.Linear(2 * width * side * side, fc_width, bias=False), nn.BatchNorm1d(fc_width),
             nn.LeakyReLU(0.1, inplace=True))
         self.head = nn.Linear(fc_width, 1)
-        self.aux = aux_head(fc_width, aux_outputs, aux_hidden, "batch") if aux_outputs else None
+        self.aux = q_head(fc_width, aux_outputs, aux_hidden) if aux_outputs else None
         self.apply(dcgan_init)
 
     def features(self, x: Tensor) -> Tensor:

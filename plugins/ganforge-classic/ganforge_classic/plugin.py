@@ -88,7 +88,6 @@ class DCGANDiscriminatorParams(Params):
     conditional: bool = Field(False, description="Take a class label y too (embedding channels joined to the image); needs labelled data.")
     embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
     aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last features (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
-    aux_hidden: int = Field(0, ge=0, description="Hidden units of the auxiliary head (an MLP with batch norm, as InfoGAN's Q); 0 for a single linear layer.")
 
 
 class InfoGANGeneratorParams(Params):

@@ -39,25 +39,15 @@ def test_dcgan_spectral_norm_has_no_batch_norm():
     assert any("parametrizations" in name for name, _ in d.named_parameters())
 
 
-@pytest.mark.parametrize("norm", ["batch", "spectral"])
-def test_dcgan_aux_head_with_hidden_units(norm):
-    """InfoGAN's Q: with aux_hidden the auxiliary head is an MLP (batch norm only when D uses it)."""
-    d = DCGANDiscriminator((1, 16, 16), width=8, norm=norm, aux_outputs=12, aux_hidden=32)
-    logit, aux = d(torch.randn(5, 1, 16, 16))
-    assert logit.shape == (5,) and aux.shape == (5, 12)
-    linears = [m for m in d.aux.modules() if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(16 * 16, 32), (32, 12)]
-    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in d.aux.modules()) == (norm == "batch")
-    plain = DCGANDiscriminator((1, 16, 16), width=8, aux_outputs=12)
-    assert isinstance(plain.aux, torch.nn.Linear)
-
-
 def test_infogan_nets_take_mnist_at_28_pixels():
     g, d = InfoGANGenerator(74, (1, 28, 28), width=8, fc_width=32), InfoGANDiscriminator((1, 28, 28), 8, 32, 12, 16)
     images = g(torch.randn(5, 74))
     assert images.shape == (5, 1, 28, 28) and images.abs().max() <= 1
     logit, q = d(images)
     assert logit.shape == (5,) and q.shape == (5, 12) and d.features(images).shape == (5, 32)
+    linears = [m for m in d.aux.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(32, 16), (16, 12)]
+    assert isinstance(InfoGANDiscriminator((1, 28, 28), 8, 32, 12, aux_hidden=0).aux, torch.nn.Linear)
     assert InfoGANDiscriminator((3, 16, 16), 8, 32)(torch.randn(2, 3, 16, 16)).shape == (2,)
     with pytest.raises(GanforgeError, match="multiple of 4.*data.size"):
         InfoGANGenerator(74, (1, 30, 30))
