@@ -13,6 +13,7 @@ Needs ``../shared/data/mnist/mnist.npz`` (the recipes' path). Finished runs are 
 stopped, on this machine or another.
 
     python benchmarks/zoo_mnist.py sgan infogan stacked --seeds 3 --out runs/bench-mnist
+    python benchmarks/zoo_mnist.py infogan --first-seed 2 --seeds 3   # seed 2 only, say on another core
 """
 
 from __future__ import annotations
