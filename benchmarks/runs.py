@@ -75,7 +75,10 @@ class Ledger:
 
 
 def git_commit() -> str | None:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    except OSError:  # no git on this machine
+        return None
     return done.stdout.strip() or None
 
 
@@ -110,7 +113,7 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     done = final_metrics(folder, last_step)
     if done is not None:  # finished here, but its row never reached the ledger (say, stopped just after)
         if ledger:
-            ledger.add(_row(run, recipe, sha, done, seconds=None))
+            ledger.add(_row(run, recipe, sha, done, seconds=None, folder=folder))
         return done
     started = time.time()
     overrides = [f"output.dir={folder}", "train.progress=false", "output.trackers=[]", *overrides]
@@ -124,14 +127,17 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
     if metrics is None:
         raise RuntimeError(f"{folder} finished without a final evaluation; does the recipe evaluate at its last step?")
     if ledger:
-        ledger.add(_row(run, recipe, sha, metrics, seconds=round(time.time() - started, 1)))
+        ledger.add(_row(run, recipe, sha, metrics, seconds=round(time.time() - started, 1), folder=folder))
     return metrics
 
 
-def _row(run: str | None, recipe: str, sha: str, metrics: dict, seconds: float | None) -> dict:
+def _row(run: str | None, recipe: str, sha: str, metrics: dict, seconds: float | None, folder: Path) -> dict:
     """A ledger row; ``seconds`` is None for a run finished before the benchmark looked at it."""
+    manifest = RunFolder(folder).manifest_file
+    device = json.loads(manifest.read_text()).get("device_name") if manifest.is_file() else None  # GPU or CPU
     return {"run": run, "recipe": recipe, "recipe_sha256": sha, "metrics": metrics, "commit": git_commit(),
-            "threads": ENV.get("OMP_NUM_THREADS"), "seconds": seconds, "date": time.strftime("%Y-%m-%d")}
+            "threads": ENV.get("OMP_NUM_THREADS"), "device": device, "seconds": seconds,
+            "date": time.strftime("%Y-%m-%d")}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:

@@ -14,6 +14,7 @@ stopped, on this machine or another.
 
     python benchmarks/zoo_mnist.py sgan infogan stacked --seeds 3 --out runs/bench-mnist
     python benchmarks/zoo_mnist.py infogan --first-seed 2 --seeds 3   # seed 2 only, say on another core
+    python benchmarks/zoo_mnist.py stacked --seeds 3 --jobs 6          # all six runs at once, on a GPU
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from runs import ENV, REPO, Ledger, mean_se, train_run, use_threads
@@ -51,13 +53,14 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="start at this seed (to split seeds over machines)")
     parser.add_argument("--steps", type=int, help="override the recipes' steps (for a quick look)")
-    parser.add_argument("--threads", type=int, help="threads per run (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (say, several on one GPU)")
+    parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared out over --jobs)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-mnist"))
     args = parser.parse_args()
     if not MNIST.is_file():
         print(f"skipped: {MNIST} is missing (these numbers need MNIST)")
         return 0
-    use_threads(args.threads, 1)
+    use_threads(args.threads, args.jobs)
     args.out = args.out.resolve()
     plans: list[tuple[str, list[str], list[str]]] = []  # (recipe, overrides, keys reported)
     final = [f"eval.every={args.steps}"] if args.steps else []
@@ -71,11 +74,15 @@ def main() -> int:
         plans += [(name, [metric, every], ["stacked_mnist_modes", "stacked_mnist_kl"])
                   for name in ("dcgan-stacked-mnist", "pacdcgan2-stacked-mnist")]
 
+    seeds = range(args.first_seed, args.seeds)
+    with ThreadPoolExecutor(args.jobs) as pool:  # each run is its own process; threads only wait
+        runs = {(recipe, seed): pool.submit(train_run, recipe, args.out / recipe / f"seed{seed}",
+                                            [f"seed={seed}", *overrides], args.steps, LEDGER, f"{recipe}/seed{seed}")
+                for recipe, overrides, _ in plans for seed in seeds}
     summary = {}
     print(f"# classic zoo on MNIST: {args.seeds} seed(s), {args.steps or 'recipe'} steps")
     for recipe, overrides, keys in plans:
-        rows = [train_run(recipe, args.out / recipe / f"seed{seed}", [f"seed={seed}", *overrides], args.steps,
-                          LEDGER, f"{recipe}/seed{seed}") for seed in range(args.first_seed, args.seeds)]
+        rows = [runs[recipe, seed].result() for seed in seeds]
         numbers = {key: mean_se([float(r[key]) for r in rows]) for key in keys}
         shown = "  ".join(f"{k} {m:.4g} +- {se:.2g}" for k, (m, se) in numbers.items())
         print(f"{recipe:<26} {shown}   published: {PUBLISHED[recipe]}")
