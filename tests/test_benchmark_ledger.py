@@ -85,3 +85,13 @@ def test_an_interrupted_run_is_resumed_not_read_back(runs, tmp_path, monkeypatch
     monkeypatch.setattr(runs.subprocess, "run", finish)
     assert runs.train_run("gan-ring", folder, []) == {"modes": 8}
     assert len(commands) == 1 and commands[0][-1] == "--resume"
+
+
+def test_a_ledger_row_names_the_device_its_run_trained_on(runs, tmp_path):
+    """Rows from a GPU and from a CPU stay tellable apart: the device comes from the run's manifest."""
+    folder = finished_ring_run(runs, tmp_path)
+    (folder / "manifest.json").write_text('{"device": "cuda:0", "device_name": "NVIDIA H200"}')
+    ledger = runs.Ledger("demo")
+    ledger.path = tmp_path / "demo.jsonl"
+    runs.train_run("gan-ring", folder, [], 20000, ledger, "gan-ring/seed0")
+    assert ledger.rows()[0]["device"] == "NVIDIA H200"
