@@ -133,8 +133,8 @@ def train_run(recipe: str, folder: Path, overrides: list[str], steps: int | None
 
 def _row(run: str | None, recipe: str, sha: str, metrics: dict, seconds: float | None, folder: Path) -> dict:
     """A ledger row; ``seconds`` is None for a run finished before the benchmark looked at it."""
-    manifest = RunFolder(folder).manifest_file
-    device = json.loads(manifest.read_text()).get("device_name") if manifest.is_file() else None  # GPU or CPU
+    trained = RunFolder(folder)  # the GPU's or the CPU's name, from the run's manifest
+    device = trained.read_manifest().get("device_name") if trained.manifest_file.is_file() else None
     return {"run": run, "recipe": recipe, "recipe_sha256": sha, "metrics": metrics, "commit": git_commit(),
             "threads": ENV.get("OMP_NUM_THREADS"), "device": device, "seconds": seconds,
             "date": time.strftime("%Y-%m-%d")}
