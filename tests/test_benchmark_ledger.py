@@ -3,7 +3,9 @@ the recipe they were trained from, and a run folder is never read back as anothe
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ def runs(monkeypatch):
     import runs as module
 
     yield module
-    sys.modules.pop("runs", None)
+    for name in ("runs", "zoo_mnist"):  # the scripts import each other by these names
+        sys.modules.pop(name, None)
 
 
 def finished_ring_run(runs, tmp_path) -> Path:
@@ -95,3 +98,30 @@ def test_a_ledger_row_names_the_device_its_run_trained_on(runs, tmp_path):
     ledger.path = tmp_path / "demo.jsonl"
     runs.train_run("gan-ring", folder, [], 20000, ledger, "gan-ring/seed0")
     assert ledger.rows()[0]["device"] == "NVIDIA H200"
+
+
+def test_zoo_mnist_jobs_train_the_chosen_seeds_side_by_side(runs, tmp_path, monkeypatch):
+    """``--jobs 2`` trains two runs at once (each waits for the other below, which a benchmark
+    training them one after another never lets happen) and ``--first-seed`` skips earlier seeds."""
+    import zoo_mnist
+
+    (tmp_path / "mnist.npz").write_bytes(b"")
+    monkeypatch.setattr(zoo_mnist, "MNIST", tmp_path / "mnist.npz")
+    both_running = threading.Barrier(2, timeout=10)
+    trained = []
+
+    def train(recipe, folder, overrides, steps, ledger, run):
+        trained.append(run)
+        both_running.wait()  # BrokenBarrierError if the other run is not training at the same time
+        seed = int(overrides[0].removeprefix("seed="))
+        return {"heldout_accuracy": 0.90 + seed / 100}
+
+    monkeypatch.setattr(zoo_mnist, "train_run", train)
+    out = tmp_path / "out"
+    monkeypatch.setattr(sys, "argv", ["zoo_mnist.py", "sgan", "--first-seed", "1", "--seeds", "3",
+                                      "--jobs", "2", "--steps", "5", "--out", str(out)])
+    assert zoo_mnist.main() == 0
+    assert sorted(trained) == ["sgan-mnist-100labels/seed1", "sgan-mnist-100labels/seed2"]
+    assert runs.ENV["OMP_NUM_THREADS"] == str(max(1, (runs.os.cpu_count() or 1) // 2))
+    mean, se = json.loads((out / "summary.json").read_text())["sgan-mnist-100labels"]["numbers"]["heldout_accuracy"]
+    assert mean == pytest.approx(0.915) and se == pytest.approx(0.005)
