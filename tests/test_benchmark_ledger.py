@@ -20,7 +20,7 @@ def runs(monkeypatch):
     import runs as module
 
     yield module
-    for name in ("runs", "zoo_mnist"):  # the scripts import each other by these names
+    for name in ("runs", "zoo_mnist", "zoo_cifar10"):  # the scripts import each other by these names
         sys.modules.pop(name, None)
 
 
@@ -125,3 +125,16 @@ def test_zoo_mnist_jobs_train_the_chosen_seeds_side_by_side(runs, tmp_path, monk
     assert runs.ENV["OMP_NUM_THREADS"] == str(max(1, (runs.os.cpu_count() or 1) // 2))
     mean, se = json.loads((out / "summary.json").read_text())["sgan-mnist-100labels"]["numbers"]["heldout_accuracy"]
     assert mean == pytest.approx(0.915) and se == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize("recipe", ["wgan-gp-cifar10", "sngan-cifar10"])
+def test_zoo_cifar10_scores_its_shipped_recipes_with_a_classifier_fid(runs, recipe):
+    """The CIFAR-10 benchmark's overrides still resolve against the shipped recipes: a short run
+    that evaluates once, at its last step, on a ganforge classifier's features."""
+    import zoo_cifar10
+
+    resolved = runs.resolved_recipe(recipe, zoo_cifar10.overrides(3, 1000, Path("/scores/cifar10.safetensors")))
+    assert resolved["seed"] == 3 and resolved["train"]["steps"] == resolved["eval"]["every"] == 1000
+    (fid,) = resolved["eval"]["metrics"]
+    assert fid["type"] == "fid" and fid["features"] == "classifier" and fid["samples"] == 10_000
+    assert Path(fid["classifier"]) == Path("/scores/cifar10.safetensors")
