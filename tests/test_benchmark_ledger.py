@@ -138,3 +138,4 @@ def test_zoo_cifar10_scores_its_shipped_recipes_with_a_classifier_fid(runs, reci
     (fid,) = resolved["eval"]["metrics"]
     assert fid["type"] == "fid" and fid["features"] == "classifier" and fid["samples"] == 10_000
     assert Path(fid["classifier"]) == Path("/scores/cifar10.safetensors")
+    assert resolved["train"]["ema"] is None  # a short run is scored on G, not on a young weight average
