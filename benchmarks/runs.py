@@ -149,6 +149,16 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(variance / len(values))
 
 
+def feature_fid(a, b) -> float:
+    """Frechet distance between two (N, D) feature arrays, each summarised by its mean and covariance."""
+    import numpy as np
+
+    from ganforge.eval.evaluators import frechet_distance
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+
 def use_threads(threads: int | None, jobs: int) -> None:
     """Give parallel runs their share of the cores: oversubscribed OpenMP threads spin and slow
     small models down by an order of magnitude."""

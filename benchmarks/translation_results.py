@@ -26,9 +26,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
-from runs import ENV, REPO, Ledger, recipe_sha256, train_run, use_threads
+from runs import ENV, REPO, Ledger, feature_fid, recipe_sha256, train_run, use_threads
 
 LEDGER = Ledger("translation")
 DATA = REPO.parent / "shared" / "data"
@@ -56,7 +54,6 @@ def untranslated_fid(classifier: Path) -> float:
     import torch
 
     from ganforge.build import BuildContext
-    from ganforge.eval.evaluators import frechet_distance
     from ganforge.eval.features import ClassifierFeatures, to_uint8
     from ganforge_translation.data import unpaired_folder
     from ganforge_translation.plugin import UnpairedFolderParams
@@ -68,7 +65,7 @@ def untranslated_fid(classifier: Path) -> float:
     network = ClassifierFeatures(classifier)
     a = network(to_uint8(torch.stack([data[i]["source"] for i in range(count_a)])))["pool"].double().numpy()
     b = network(to_uint8(torch.stack([data[i]["x"] for i in range(count_b)])))["pool"].double().numpy()
-    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    return feature_fid(a, b)
 
 
 def cyclegan_overrides(steps: int, classifier: Path) -> list[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runs import ENV, REPO, Ledger, mean_se, recipe_sha256, train_run, use_threads
+from runs import ENV, REPO, Ledger, feature_fid, mean_se, recipe_sha256, train_run, use_threads
 
 CIFAR10 = REPO.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"
 LEDGER = Ledger("zoo_cifar10")
@@ -51,7 +51,6 @@ def real_fid(classifier_file: Path, count: int = 10_000) -> float:
     from ganforge.build import BuildContext
     from ganforge.builtin.data import ImageFolderParams
     from ganforge.data.image_folder import build
-    from ganforge.eval.evaluators import frechet_distance
     from ganforge.eval.features import ClassifierFeatures, to_uint8
 
     network = ClassifierFeatures(classifier_file)
@@ -64,8 +63,7 @@ def real_fid(classifier_file: Path, count: int = 10_000) -> float:
                   for start in range(0, len(order), 500)]
         return torch.cat(chunks).double().numpy()
 
-    test, train = features("test"), features("train")
-    return frechet_distance(test.mean(0), np.cov(test, rowvar=False), train.mean(0), np.cov(train, rowvar=False))
+    return feature_fid(features("test"), features("train"))
 
 
 def overrides(seed: int, steps: int, classifier_file: Path) -> list[str]:
@@ -92,6 +90,9 @@ def main() -> int:
         return 0
     use_threads(args.threads, args.jobs)
     args.out = args.out.resolve()
+    if args.report and not (args.out / "cifar10-classifier.safetensors").is_file():
+        print(f"nothing to report: {args.out} has no classifier (runs are recorded under the classifier that scored them)")
+        return 1
     scorer = classifier(args.out, args.classifier_steps)
     seeds = range(args.first_seed, args.seeds)
     plans = [(recipe, seed, f"{recipe}/{args.steps}/seed{seed}", overrides(seed, args.steps, scorer))

@@ -139,3 +139,12 @@ def test_zoo_cifar10_scores_its_shipped_recipes_with_a_classifier_fid(runs, reci
     assert fid["type"] == "fid" and fid["features"] == "classifier" and fid["samples"] == 10_000
     assert Path(fid["classifier"]) == Path("/scores/cifar10.safetensors")
     assert resolved["train"]["ema"] is None  # a short run is scored on G, not on a young weight average
+
+
+def test_feature_fid_is_zero_for_the_same_features_and_grows_with_a_shift(runs):
+    """The classifier-feature FID of the benchmarks: a mean shifted by 1 in each of 4 dimensions adds 4."""
+    import numpy as np
+
+    features = np.random.default_rng(0).normal(size=(2000, 4))
+    assert runs.feature_fid(features, features) == pytest.approx(0.0, abs=1e-6)
+    assert runs.feature_fid(features, features + 1.0) == pytest.approx(4.0, rel=1e-6)
