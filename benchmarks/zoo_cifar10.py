@@ -2,12 +2,12 @@
 can afford (``--steps``; the recipes' own schedules, 20,000 and 40,000 generator steps, need a
 GPU), over seeds.
 
-Score: FID of 10,000 samples of G (not the recipes' weight average, too young in a short run) against 10,000 training images, on the
-features of a CIFAR-10 classifier that ganforge trains first (``ganforge classifier train``), as
-the InceptionV3 weights of the standard FID are not available everywhere. Such an FID is
-comparable only between runs scored with the same classifier file; as its scale, the script
-also prints the FID of the 10,000 CIFAR-10 test images against the same training images, what a
-perfect generator would score.
+Score: FID of 10,000 samples of G (not the recipes' weight average, too young in a short run)
+against 10,000 training images, on the features of a CIFAR-10 classifier that ganforge trains
+first (``ganforge classifier train``), as the InceptionV3 weights of the standard FID are not
+available everywhere. Such an FID is comparable only between runs scored with the same
+classifier file; as its scale, the script also prints the FID of the 10,000 CIFAR-10 test
+images against the same training images, what a perfect generator would score.
 
 Needs ``../shared/data/cifar10/cifar10_jpg.zip``. Finished runs are recorded in
 ``benchmarks/results/zoo_cifar10.jsonl`` and reused.
