@@ -81,7 +81,7 @@ def main() -> int:
     from ganforge.eval.runner import evaluate
     from ganforge.eval.session import EvalSession
     from ganforge.eval.testing import UInt8Images, write_random_inception
-    from ganforge.eval.weights import INCEPTION_V3, resolve_weights
+    from ganforge.weights import INCEPTION_V3, resolve_weights
     from ganforge.recipe import load_recipe
 
     scratch = Path(tempfile.mkdtemp(prefix="ganforge-bench-"))

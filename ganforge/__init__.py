@@ -6,20 +6,11 @@ is built.
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
+from ganforge.hookspecs import hookimpl
 from ganforge.params import ObjectiveParams, Params, RecipePath
-
-try:
-    __version__ = _metadata.version("ganforge")
-except _metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
-hookimpl = pluggy.HookimplMarker("ganforge")
-"""Mark a plugin function as the implementation of a ganforge hook."""
+from ganforge.version import __version__
 
 if TYPE_CHECKING:
     from ganforge.recipe import LoadedRecipe

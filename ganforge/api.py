@@ -72,6 +72,11 @@ class Generator:
                for i in range(0, len(images), batch_size)]
         return torch.cat(out)
 
+    def training_data(self) -> Any:
+        """The data adapter the run trained on, built from its saved recipe (the data must be
+        where the recipe says)."""
+        return self.run.ctx.build("data", self.run.recipe.data)
+
     def contract(self) -> dict[str, Any]:
         """What the generator takes and gives: input names, shapes (after the batch axis),
         types and distributions; the output's shape and range."""

@@ -3,6 +3,7 @@ nets), then nets, losses, the objective, and an optimizer and schedule per train
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,11 @@ from torch import nn
 
 from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
-from ganforge.objective import Objective
+from ganforge.losses import adapt_adversarial
+from ganforge.objective import Clock, Objective
+from ganforge.optim import make_optimizer, make_scheduler
 from ganforge.recipe.model import NET_KINDS, OptimConfig
 from ganforge.registry import Registry, default_registry
-from ganforge.train.optim import make_optimizer, make_scheduler
 
 
 @dataclass
@@ -36,9 +38,15 @@ class BuildContext:
     run_dir: Path | None = None
     data_missing: str | None = None
     """Why the data could not be loaded, when a run is rebuilt for evaluation without it."""
+    clock: Clock = field(default_factory=Clock)
+    """Where training stands (the trainer advances it); lazy regularisers and schedules read it."""
 
     def build(self, kind: str, params: Any) -> Any:
         return self.registry.get(kind, params.type).build(params, self)
+
+    def describe(self, kind: str, name: str) -> str:
+        """``kind 'name' (from distribution)``, for messages about a registered component."""
+        return f"{kind} {name!r} (from {self.registry.get(kind, name).distribution})"
 
 
 @dataclass
@@ -86,19 +94,42 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
         data = ctx.data = ctx.build("data", recipe.data)
         data_info = data.info
     ctx.data_info = data_info
+    ctx.clock.total_steps = recipe.train.steps
+    playing = recipe.objective.required_models()  # nets the game does not name are not built
     for name, params in recipe.models.items():
+        if playing and name not in playing:
+            continue
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(net_seed(recipe.seed, name))
             ctx.nets[name] = ctx.build(kind_of(registry, params.type), params).to(ctx.device)
+    unused = set(recipe.objective.unused_losses())  # such as a VGG term at weight 0: never built
     for name, params in recipe.losses.items():
-        ctx.losses[name] = ctx.build("loss", params)
-    objective = ctx.build("objective", recipe.objective)
+        if name not in unused:
+            ctx.losses[name] = adapt_adversarial(ctx.build("loss", params), ctx.describe("loss", params.type))
+    objective = check_objective(ctx.build("objective", recipe.objective),
+                                ctx.describe("objective", recipe.objective.type))
     optimizers, schedulers = {}, {}
     for name in (*objective.generators, *objective.discriminators):
         config = recipe.optim.get(name, OptimConfig())
         optimizers[name] = make_optimizer(config, ctx.nets[name].parameters())
         schedulers[name] = make_scheduler(config.schedule, optimizers[name], recipe.train.steps)
     return Run(recipe, ctx, data, ctx.nets, ctx.losses, objective, optimizers, schedulers)
+
+
+def check_objective(objective: Any, described_as: str) -> Objective:
+    """``objective``, if it keeps the objective contract: it subclasses :class:`Objective`, and when
+    it shares its generator forward (overrides ``generate``) its loss methods take ``generated``."""
+    if not isinstance(objective, Objective):
+        raise GanforgeError(f"{described_as} built a {type(objective).__name__}, which does not subclass "
+                            "ganforge.sdk.Objective; the trainer relies on that base class (docs/sdk.md)")
+    if type(objective).generate is not Objective.generate:
+        for method in (objective.discriminator_loss, objective.generator_loss):
+            parameters = inspect.signature(method).parameters
+            if len(parameters) < 3 and not any(p.kind is p.VAR_POSITIONAL for p in parameters.values()):
+                raise GanforgeError(f"{described_as} overrides generate() but its {method.__name__}(nets, batch) "
+                                    "does not take the `generated` argument the trainer then passes; add "
+                                    "`generated=None` (docs/sdk.md, 'One generator forward per step')")
+    return objective
 
 
 def kind_of(registry: Registry, net_type: str) -> str:

@@ -18,10 +18,22 @@ def _add_recipe_args(parser: argparse.ArgumentParser) -> None:
                         help="override a recipe value, parsed as YAML (e.g. train.steps=500); repeatable")
 
 
+def note_inherited_data(loaded) -> None:
+    """Say which data settings a recipe inherits while changing others (stderr)."""
+    from ganforge.recipe.provenance import inherited_data
+
+    inherited = inherited_data(loaded.provenance, loaded.source)
+    if inherited:
+        print(f"ganforge: note: {loaded.source} changes data settings but inherits {', '.join(inherited)}; "
+              "check they fit the new data (`ganforge validate --print` shows where every value comes from)",
+              file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ganforge.recipe import load_recipe
 
     loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
+    note_inherited_data(loaded)
     from ganforge import distributed
 
     if args.nproc_per_node and not distributed.launched_by_torchrun():
@@ -34,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 130
-    if distributed.current().is_main or not distributed.launched_by_torchrun():
+    if distributed.current_world().is_main or not distributed.launched_by_torchrun():
         print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
     distributed.shutdown()
     return 0
@@ -64,12 +76,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     loaded = load_recipe(args.recipe, args.overrides)
     if args.print:
-        import yaml
+        from ganforge.recipe.provenance import annotated_yaml
 
-        print(yaml.safe_dump(loaded.resolved(), sort_keys=False), end="")
-    else:
-        print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
-              f"{loaded.recipe.train.steps} steps)")
+        print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
+        return 0
+    note_inherited_data(loaded)
+    print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
+          f"{loaded.recipe.train.steps} steps)")
     return 0
 
 
@@ -96,6 +109,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 for p in plugins]
         print(json.dumps(rows, indent=2))
         return 0
+    from ganforge.version import SDK_VERSION, __version__
+
+    print(f"ganforge {__version__}, plugin SDK {SDK_VERSION} (docs/sdk.md)")
     for p in plugins:
         status = f"FAILED: {p.error}" if p.error else ""
         print(f"{p.name}  ({p.distribution} {p.version})  {status}".rstrip())
@@ -175,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a recipe without training")
     _add_recipe_args(p)
-    p.add_argument("--print", action="store_true", help="print the resolved recipe with all defaults")
+    p.add_argument("--print", action="store_true",
+                   help="print the resolved recipe with all defaults; values from extended files or --set are marked "
+                        "with where they came from")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of recipes (all installed plugins)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ganforge._deprecated import renamed
 from ganforge.errors import GanforgeError
 
 
@@ -29,7 +30,7 @@ class World:
         return self.rank == 0
 
 
-def current() -> World:
+def current_world() -> World:
     """This process's place in the process group (rank 0 of 1 when not distributed)."""
     if not (dist.is_available() and dist.is_initialized()):
         return World()
@@ -46,7 +47,7 @@ def init_from_env(device: str) -> World:
     if not launched_by_torchrun():
         return World()
     if dist.is_initialized():
-        return current()
+        return current_world()
     cuda = device in ("auto", "cuda") and torch.cuda.is_available()
     if device == "cuda" and not cuda:
         raise GanforgeError("train.device is 'cuda' but no GPU is visible to this rank; use --set train.device=cpu")
@@ -54,7 +55,7 @@ def init_from_env(device: str) -> World:
     if cuda:
         torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if cuda else "gloo")
-    return current()
+    return current_world()
 
 
 def device_for(world: World, requested: str) -> str | None:
@@ -64,17 +65,17 @@ def device_for(world: World, requested: str) -> str | None:
     return None
 
 
-def randn(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
+def rank_randn(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Standard normal noise for this rank's ``n`` items: its slice of the global draw."""
-    world = current()
+    world = current_world()
     if world.size == 1:
         return torch.randn(n, *shape, device=device)
     return torch.randn(n * world.size, *shape, device=device)[world.rank * n:(world.rank + 1) * n]
 
 
-def rand(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
+def rank_rand(n: int, *shape: int, device: torch.device | str | None = None) -> torch.Tensor:
     """Uniform [0, 1) draws for this rank's ``n`` items: its slice of the global draw."""
-    world = current()
+    world = current_world()
     if world.size == 1:
         return torch.rand(n, *shape, device=device)
     return torch.rand(n * world.size, *shape, device=device)[world.rank * n:(world.rank + 1) * n]
@@ -82,7 +83,7 @@ def rand(n: int, *shape: int, device: torch.device | str | None = None) -> torch
 
 def mean_across(values: dict[str, float], device: torch.device) -> dict[str, float]:
     """Average logged values over ranks (every rank calls this with the same keys)."""
-    world = current()
+    world = current_world()
     if world.size == 1 or not values:
         return values
     stacked = torch.tensor([values[k] for k in values], dtype=torch.float64, device=device)
@@ -92,7 +93,7 @@ def mean_across(values: dict[str, float], device: torch.device) -> dict[str, flo
 
 def any_across(flag: bool, device: torch.device) -> bool:
     """Whether any rank says yes (keeps stop requests in step across ranks)."""
-    if current().size == 1:
+    if current_world().size == 1:
         return flag
     value = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(value)
@@ -101,7 +102,7 @@ def any_across(flag: bool, device: torch.device) -> bool:
 
 def my_rows(n: int) -> slice:
     """This rank's contiguous share of ``n`` rows (shares differ in size by at most one)."""
-    world = current()
+    world = current_world()
     base, extra = divmod(n, world.size)
     start = world.rank * base + min(world.rank, extra)
     return slice(start, start + base + (world.rank < extra))
@@ -109,7 +110,7 @@ def my_rows(n: int) -> slice:
 
 def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
     """Every rank's share (see :func:`my_rows`) of an ``n``-row tensor, concatenated in rank order."""
-    world = current()
+    world = current_world()
     if world.size == 1:
         return local
     base, extra = divmod(n, world.size)
@@ -122,10 +123,13 @@ def gather_rows(local: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def barrier() -> None:
-    if current().size > 1:
+    if current_world().size > 1:
         dist.barrier()
 
 
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+__getattr__ = renamed(__name__, {"randn": "rank_randn", "rand": "rank_rand", "current": "current_world"})

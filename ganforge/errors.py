@@ -12,3 +12,8 @@ class DataError(GanforgeError):
 
 class RunFolderError(GanforgeError):
     """A run folder that cannot be used as asked (exists, incomplete, unwritable)."""
+
+
+class GanforgeDeprecationWarning(FutureWarning):
+    """Something a plugin or recipe does still works but will stop working in a later major
+    version; the message says what to change. (A FutureWarning, so users see it by default.)"""

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-import ganforge
+from ganforge.version import __version__
 from ganforge.api import Generator
 from ganforge.errors import GanforgeError
 
@@ -55,7 +55,7 @@ def export(model: Generator, out: Path, fmt: str, *, tolerance: float = DEFAULT_
         raise GanforgeError(f"unknown export format {fmt!r}; use onnx or torchscript")
     if model.device.type != "cpu":
         raise GanforgeError("export from a generator loaded on the CPU: ganforge.load(run, device='cpu')")
-    contract = {**model.contract(), "reverse": reverse, "ganforge": ganforge.__version__, "format": fmt,
+    contract = {**model.contract(), "reverse": reverse, "ganforge": __version__, "format": fmt,
                 "batch_axis": 0}
     example = example_inputs(model, 2, seed=0)
     names = list(example)

@@ -14,17 +14,26 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pluggy
 
 hookspec = pluggy.HookspecMarker("ganforge")
+hookimpl = pluggy.HookimplMarker("ganforge")
+"""Mark a plugin function as the implementation of a ganforge hook."""
 
 
 class Register(Protocol):
     """The callable handed to every ``ganforge_register_<kind>`` hook."""
 
     def __call__(self, name: str, *, params: type, factory: str, summary: str) -> None: ...
+
+
+class Commands(Protocol):
+    """What ``ganforge_add_commands`` receives: ``add_parser(name, help=...)`` returns an
+    ``argparse.ArgumentParser`` for one subcommand (argparse's sub-parser collection is one)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 @hookspec
@@ -76,7 +85,7 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
 
 
 @hookspec
-def ganforge_add_commands(subparsers: argparse._SubParsersAction) -> None:
+def ganforge_add_commands(subparsers: Commands) -> None:
     """Add subcommands to the ``ganforge`` CLI.
 
     Each parser should ``set_defaults(handler=callable)``; the handler receives the parsed

@@ -7,6 +7,7 @@ receives the nets as a dict, so the trainer can pass wrapped (DDP) or averaged (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import torch
@@ -14,11 +15,32 @@ from torch import Tensor, nn
 
 Nets = Mapping[str, nn.Module]
 Logs = dict[str, Tensor]
+Batch = dict[str, Tensor]
+Generated = dict[str, Tensor]
+
+
+@dataclass
+class Clock:
+    """Where training stands, kept by the trainer and readable by every component built with the
+    run (``ctx.clock``): lazy regularisers and step-dependent schedules read it. It is derived
+    from the step a run resumes at, so it needs no checkpoint of its own."""
+
+    step: int = 0
+    """Generator steps completed before the current one."""
+    d_step: int = 0
+    """Discriminator steps completed before the current one (``step * d_steps`` plus the current phase's index)."""
+    total_steps: int = 0
+    """``train.steps`` of the run."""
 
 
 class Objective:
     """Base class for objectives. Subclasses set ``generators``, ``discriminators`` and
-    ``d_steps`` and implement the four methods."""
+    ``d_steps`` and implement the loss and sampling methods.
+
+    One generator forward per step: an objective that overrides :meth:`generate` has it called
+    once before the last discriminator phase of each step, with gradients; both phases then
+    receive its result as ``generated`` (the discriminator phase detaches it). Objectives that
+    do not override it are called with ``(nets, batch)`` as before."""
 
     generators: tuple[str, ...] = ()
     """Model names trained in the generator phase (and averaged by EMA)."""
@@ -26,12 +48,21 @@ class Objective:
     """Model names trained in the discriminator phase."""
     d_steps: int = 1
     """Discriminator steps per generator step, each on a fresh batch."""
+    unused_parameters: bool = False
+    """True when the game leaves part of a net idle for a while (pix2pixHD's coarse stage), so
+    that DistributedDataParallel is told to expect it."""
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        """The discriminator-phase loss and detached values to log."""
+    def generate(self, nets: Nets, batch: Batch) -> Generated | None:
+        """The generators' forward for this step, shared by the discriminator and generator
+        phases (None: each phase runs its own)."""
+        return None
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        """The discriminator-phase loss and detached values to log. ``generated`` is what
+        :meth:`generate` returned this step (None on earlier discriminator steps of a k:1 schedule)."""
         raise NotImplementedError
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         """The generator-phase loss (``batch`` is the last discriminator batch)."""
         raise NotImplementedError
 

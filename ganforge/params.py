@@ -41,6 +41,11 @@ class ObjectiveParams(Params):
         """Entries of the recipe's ``losses:`` block this objective needs."""
         return ()
 
+    def unused_losses(self) -> tuple[str, ...]:
+        """Entries of ``losses:`` that these settings leave unused (a perceptual term at weight 0):
+        they are not built, so their weights files are never needed."""
+        return ()
+
     @classmethod
     def default_losses(cls) -> dict:
         """The ``losses:`` block of a recipe that has none (CycleGAN's least squares, say)."""

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganforge.errors import GanforgeError
-from ganforge.eval.weights import KnownWeights, resolve_weights
+from ganforge.weights import KnownWeights, resolve_weights
 
 VGG19 = KnownWeights("VGG19 (torchvision ImageNet)", "vgg19-dcbb9e9d.pth",
                      "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",

@@ -18,6 +18,7 @@ from importlib import metadata
 import pluggy
 
 from ganforge import hookspecs
+from ganforge.version import __version__
 
 ENTRY_POINT_GROUP = "ganforge"
 BUILTIN_MODULES = (
@@ -80,12 +81,11 @@ def create_plugins(*, entry_points: bool = True, strict: bool | None = None,
     strict = strict_from_env() if strict is None else strict
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
-    import ganforge
 
     loaded: list[PluginInfo] = []
     for module_name in BUILTIN_MODULES:
         pm.register(importlib.import_module(module_name), name=module_name)
-        loaded.append(PluginInfo(module_name, "ganforge", ganforge.__version__, module_name))
+        loaded.append(PluginInfo(module_name, "ganforge", __version__, module_name))
     if entry_points:
         loaded += _load_entry_points(pm, strict)
     for module in extra:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
-from ganforge.train.files import atomic_write_bytes
+from ganforge.files import atomic_write_bytes
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

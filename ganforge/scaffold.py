@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ganforge import Params, hookimpl
+from ganforge.sdk import Params, hookimpl
 
 
 class {cls}Params(Params):
@@ -134,9 +134,7 @@ from pathlib import Path
 
 import pytest
 
-from ganforge.pipeline import train
-from ganforge.recipe import load_recipe
-from ganforge.testing import check_component, component_cases
+from ganforge.sdk import check_component, component_cases, load_recipe, train
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "{name}.yaml"
 
@@ -179,11 +177,11 @@ def scaffold(name: str, out: Path) -> Path:
     if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", name):
         raise GanforgeError(f"plugin name {name!r}: use lower-case letters, digits and single hyphens, starting with "
                             "a letter (for example my-gan)")
-    import ganforge
+    from ganforge.version import __version__
 
     dist, module = f"ganforge-{name}", f"ganforge_{name.replace('-', '_')}"
     values = {"name": name, "dist": dist, "module": module, "title": name.replace("-", " ").title(),
-              "cls": "".join(part.title() for part in name.split("-")), "core": ganforge.__version__}
+              "cls": "".join(part.title() for part in name.split("-")), "core": __version__}
     root = Path(out) / dist
     if root.exists():
         raise GanforgeError(f"{root} exists already; choose another --out or remove it")

@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 import yaml
 
+from ganforge.capabilities import ClosingTracker, Conditioned, HasFeatures, ImageTracker, NoiseInput, Tracker
+from ganforge.data.info import DataInfo
 from ganforge.recipe.model import NET_KINDS
 
 KINDS = ("data", *NET_KINDS, "loss", "objective", "evaluator", "tracker")
@@ -240,8 +242,11 @@ def check_data(kit: _Kit) -> None:
     import torch
 
     data = kit.build_alone()
-    info = getattr(data, "info", None)
-    if info is None or len(data) < 1:
+    try:
+        info = data.info
+    except AttributeError:
+        info = None
+    if not isinstance(info, DataInfo) or len(data) < 1:
         kit.fail("data", "a non-empty dataset with an `info` (DataInfo)", f"{len(data)} items, info {info}")
     item = data[0]
     keys = {"x"} | ({"y"} if info.num_classes else set()) | ({"source"} if info.is_translation else set())
@@ -269,8 +274,8 @@ def check_generator(kit: _Kit) -> None:
     batch = next(iter(torch.utils.data.DataLoader(run.data, batch_size=2)))
     if info.is_translation:
         args = (batch["source"],)
-    elif hasattr(net, "z_dim"):
-        args = (torch.randn(2, net.z_dim),) + ((batch["y"],) if getattr(net, "conditional", False) else ())
+    elif isinstance(net, NoiseInput):
+        args = (torch.randn(2, net.z_dim),) + ((batch["y"],) if isinstance(net, Conditioned) and net.conditional else ())
     else:
         kit.fail("generator", "a `z_dim` attribute (noise to samples) or translation data (sources to samples)",
                  "neither")
@@ -304,9 +309,9 @@ def check_discriminator(kit: _Kit) -> None:
     net, info = run.nets[kit.net_name()], run.ctx.data_info
     batch = next(iter(torch.utils.data.DataLoader(run.data, batch_size=4)))
     args: tuple = (batch["x"],)
-    if getattr(net, "conditional", False):
+    if isinstance(net, Conditioned) and net.conditional:
         args += (batch["source"],) if info.is_translation else (batch["y"],)
-    if hasattr(net, "z_dim"):  # a joint discriminator judges (x, z) pairs (BiGAN)
+    if isinstance(net, NoiseInput):  # a joint discriminator judges (x, z) pairs (BiGAN)
         args += (torch.randn(4, net.z_dim),)
     net.eval()
     with torch.no_grad():
@@ -322,7 +327,7 @@ def check_discriminator(kit: _Kit) -> None:
             kit.fail("discriminator", "finite logits with the batch's 4 items first", tuple(logits.shape))
     if not all(_finite(l.float()) for l in _logits(low)):
         kit.fail("discriminator", "finite logits under bf16 autocast", "non-finite values")
-    if callable(getattr(net, "features", None)):
+    if isinstance(net, HasFeatures):
         features = net.features(*args)
         first = features[0] if isinstance(features, (list, tuple)) else features
         first = first[0] if isinstance(first, (list, tuple)) else first
@@ -366,15 +371,24 @@ def check_loss(kit: _Kit) -> None:
     """A loss returns a finite scalar with a gradient, for its role."""
     import torch
 
-    loss = kit.build_alone()
+    from ganforge.losses import AdversarialLoss, adapt_adversarial
+
+    loss = adapt_adversarial(kit.build_alone(), f"loss {kit.name!r}")  # as a run builds it
     role = getattr(loss, "role", None)
     torch.manual_seed(0)
     if role == "adversarial":
+        if not isinstance(loss, AdversarialLoss):
+            kit.fail("loss", "an adversarial loss adapted to ganforge.sdk.AdversarialLoss", type(loss).__name__)
+        if not isinstance(loss.generator_needs_real, bool):
+            kit.fail("loss", "generator_needs_real to be True or False", loss.generator_needs_real)
         real, fake = torch.randn(8, requires_grad=True), torch.randn(8, requires_grad=True)
-        values = {"discriminator": loss.discriminator(real, fake), "generator": loss.generator(fake)}
+        values = {"discriminator": loss.discriminator(real, fake),
+                  "generator": loss.generator(fake, real.detach() if loss.generator_needs_real else None)}
         inputs = fake
     elif role == "discriminator-regulariser":
         critic = torch.nn.Linear(4, 1)
+        if not loss.due():  # a lazy regulariser built alone (no training clock) is always due
+            kit.fail("loss", "a regulariser built without a training clock to be due", "not due")
         values = {"penalty": loss(lambda x: critic(x).flatten(), torch.randn(8, 4), torch.randn(8, 4))}
         inputs = critic.weight
     elif role == "perceptual":
@@ -450,12 +464,12 @@ def check_tracker(kit: _Kit) -> None:
 
     (kit.folder / "run").mkdir(parents=True, exist_ok=True)
     tracker = kit.build_alone()
-    if not callable(getattr(tracker, "log_scalars", None)):
+    if not isinstance(tracker, Tracker):
         kit.fail("tracker", "a log_scalars(step, values) method", type(tracker).__name__)
     tracker.log_scalars(1, {"g/loss": 1.5})
-    if callable(getattr(tracker, "log_image", None)):
+    if isinstance(tracker, ImageTracker):
         tracker.log_image(1, "samples", np.zeros((8, 8, 3), np.uint8))
-    if callable(getattr(tracker, "close", None)):
+    if isinstance(tracker, ClosingTracker):
         tracker.close()
 
 

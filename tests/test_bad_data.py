@@ -199,7 +199,7 @@ def test_small_and_non_square_images_become_squares(tmp_path, side, size, shape)
 
 def _npz(tmp_path, array, **params):
     np.savez(tmp_path / "d.npz", x=array)
-    return NpzImages(NpzParams(path=tmp_path / "d.npz", images="x", **params))
+    return NpzImages(**NpzParams(path=tmp_path / "d.npz", images="x", **params).model_dump())
 
 
 @pytest.mark.parametrize("shape", [(4, 8, 8, 2), (4, 8, 8, 4), (4, 4, 8, 8), (4, 2, 8, 8)])

@@ -54,7 +54,7 @@ class Leaky:
     role = "adversarial"
     def discriminator(self, real, fake):
         return fake.mean() - real.mean()
-    def generator(self, fake):
+    def generator(self, fake, real=None):
         return -fake.mean()
 
 def leaky(params, ctx):

@@ -101,24 +101,24 @@ def test_npz_layouts_and_resize(tmp_path, layout):
     images = np.random.default_rng(0).integers(0, 255, (10, 28, 28), dtype=np.uint8)
     array = {"nhw": images, "nhwc": images[..., None], "nchw": images[:, None]}[layout]
     np.savez(tmp_path / "d.npz", x=array, y=np.arange(10) % 3)
-    data = NpzImages(NpzParams(path=tmp_path / "d.npz", images="x", labels="y", size=32))
+    data = NpzImages(**NpzParams(path=tmp_path / "d.npz", images="x", labels="y", size=32).model_dump())
     assert data.info.shape == (1, 32, 32) and data.info.num_classes == 3
     assert data[4]["x"].shape == (1, 32, 32) and int(data[4]["y"]) == 1
-    raw = NpzImages(NpzParams(path=tmp_path / "d.npz", images="x"))
+    raw = NpzImages(**NpzParams(path=tmp_path / "d.npz", images="x").model_dump())
     assert torch.allclose(raw[0]["x"], torch.from_numpy(images[0]).float()[None] / 127.5 - 1)
 
 
 def test_npz_errors(tmp_path):
     with pytest.raises(DataError, match="not found"):
-        NpzImages(NpzParams(path=tmp_path / "missing.npz"))
+        NpzImages(**NpzParams(path=tmp_path / "missing.npz").model_dump())
     np.savez(tmp_path / "d.npz", pixels=np.zeros((2, 4, 4), np.uint8))
     with pytest.raises(DataError, match="has no array 'x_train'; it has: pixels"):
-        NpzImages(NpzParams(path=tmp_path / "d.npz"))
+        NpzImages(**NpzParams(path=tmp_path / "d.npz").model_dump())
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "mnist" / "mnist.npz").is_file(), reason="shared MNIST not present")
 def test_real_mnist():
-    data = NpzImages(NpzParams(path=SHARED_DATA / "mnist" / "mnist.npz", labels="y_train", size=32, limit=100))
+    data = NpzImages(**NpzParams(path=SHARED_DATA / "mnist" / "mnist.npz", labels="y_train", size=32, limit=100).model_dump())
     assert data.info.shape == (1, 32, 32) and data.info.num_classes == 10
 
 

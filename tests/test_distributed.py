@@ -122,7 +122,7 @@ def test_the_global_batch_must_divide_over_ranks(tmp_path, registry, monkeypatch
     from ganforge.train.trainer import Trainer
 
     run = build_run(recipe_from_data(ring(tmp_path, batch_size=63), registry).recipe, registry=registry)
-    monkeypatch.setattr(distributed, "current", lambda: distributed.World(0, 2, 0))
+    monkeypatch.setattr(distributed, "current_world", lambda: distributed.World(0, 2, 0))
     with pytest.raises(GanforgeError, match="global batch; it must divide evenly over the 2 ranks"):
         Trainer(run, RunFolder(tmp_path / "run"))
 
@@ -133,9 +133,9 @@ def test_noise_is_each_ranks_slice_of_the_global_draw(monkeypatch):
     torch.manual_seed(0)
     whole = torch.randn(6, 3)
     for rank in range(2):
-        monkeypatch.setattr(distributed, "current", lambda rank=rank: distributed.World(rank, 2, rank))
+        monkeypatch.setattr(distributed, "current_world", lambda rank=rank: distributed.World(rank, 2, rank))
         torch.manual_seed(0)
-        assert torch.equal(distributed.randn(3, 3), whole[rank * 3:(rank + 1) * 3])
+        assert torch.equal(distributed.rank_randn(3, 3), whole[rank * 3:(rank + 1) * 3])
 
 
 @pytest.mark.slow

@@ -254,7 +254,7 @@ def test_image_folder_fingerprint_follows_the_files(tmp_path):
 
 def test_missing_weights_name_the_file_the_url_and_the_folder(tmp_path, monkeypatch):
     from ganforge.eval.features import InceptionV3Features
-    from ganforge.eval.weights import MissingWeights
+    from ganforge.weights import MissingWeights
 
     monkeypatch.setenv("GANFORGE_WEIGHTS_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("GANFORGE_OFFLINE", "1")
@@ -270,7 +270,7 @@ def test_missing_weights_name_the_file_the_url_and_the_folder(tmp_path, monkeypa
 
 def test_weights_that_are_not_a_plain_state_dict_are_refused(tmp_path):
     from ganforge.eval.features import InceptionV3Features
-    from ganforge.eval.weights import MissingWeights
+    from ganforge.weights import MissingWeights
 
     import argparse
 
@@ -281,7 +281,7 @@ def test_weights_that_are_not_a_plain_state_dict_are_refused(tmp_path):
 
 
 def test_weights_found_in_the_torch_hub_cache(tmp_path, monkeypatch):
-    from ganforge.eval.weights import INCEPTION_V3, resolve_weights
+    from ganforge.weights import INCEPTION_V3, resolve_weights
 
     monkeypatch.delenv("GANFORGE_WEIGHTS_DIR", raising=False)
     monkeypatch.setenv("GANFORGE_OFFLINE", "1")

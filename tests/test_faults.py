@@ -149,8 +149,8 @@ def poison_losses(monkeypatch, at_calls):
 
     original, calls = Trainer.phase, {"g": 0}
 
-    def phase(self, names, loss_fn, batch):
-        logs = original(self, names, loss_fn, batch)
+    def phase(self, names, loss_fn, batch, generated=None):
+        logs = original(self, names, loss_fn, batch, generated)
         if names == self.run.objective.generators:
             calls["g"] += 1
             if at_calls(calls["g"]):
@@ -225,7 +225,7 @@ def test_an_unwritable_folder_says_what_to_do(tmp_path, registry, monkeypatch):
 def test_out_of_memory_suggests_a_smaller_batch(tmp_path, registry, monkeypatch):
     from ganforge.train.trainer import OutOfMemory, Trainer
 
-    def oom(self, names, loss_fn, batch):
+    def oom(self, names, loss_fn, batch, generated=None):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(Trainer, "phase", oom)
@@ -268,9 +268,9 @@ def test_objective_state_such_as_an_image_pool_is_checkpointed(tmp_path, registr
 
     original = Unconditional.generator_loss
 
-    def generator_loss(self, nets, batch):  # a stand-in history pool of the last 15 items seen
+    def generator_loss(self, nets, batch, generated=None):  # a stand-in history pool of the last 15 items seen
         self.pool = torch.cat([getattr(self, "pool", torch.zeros(0, 2)), batch["x"][:1]])[-15:]
-        return original(self, nets, batch)
+        return original(self, nets, batch, generated)
 
     monkeypatch.setattr(Unconditional, "generator_loss", generator_loss)
     monkeypatch.setattr(Unconditional, "state_dict", lambda self: {"pool": self.pool.clone()})

@@ -152,7 +152,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
 
 
 def test_adam_uses_the_fused_kernel_where_it_can(tmp_path, registry):
-    from ganforge.train.optim import fusable
+    from ganforge.optim import fusable
 
     run = build_run(recipe_from_data(tiny_ring(tmp_path), registry).recipe, registry=registry)
     assert all(opt.defaults["fused"] for opt in run.optimizers.values())

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 from ganforge.bench.aggregate import format_stats
-from ganforge.train.files import atomic_write_text
+from ganforge.files import atomic_write_text
 
 REPORT_FILE, SUMMARY_FILE = "report.html", "summary.md"
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -225,10 +226,22 @@ def sample_grid(folder: Path, largest: int = 768) -> bytes | None:
     return buffer.getvalue()
 
 
-def render_html(results: dict[str, Any]) -> str:
-    import matplotlib
+def plots_available() -> bool:
+    """Whether matplotlib (the ``report`` extra) is installed to draw the report's plots."""
+    return importlib.util.find_spec("matplotlib") is not None
 
-    matplotlib.use("Agg")
+
+NO_PLOTS = ("<p class='flag'>No plots: they are drawn with matplotlib, which is not installed. "
+            "<code>pip install 'ganforge[report]'</code> and run <code>ganforge bench SUITE --report-only</code> "
+            "to add them.</p>")
+
+
+def render_html(results: dict[str, Any]) -> str:
+    plots = plots_available()
+    if plots:
+        import matplotlib
+
+        matplotlib.use("Agg")
     suite, env = results["suite"], results["environment"]
     title = f"ganforge benchmark: {suite['name']}"
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -239,6 +252,8 @@ def render_html(results: dict[str, Any]) -> str:
              f"{html.escape(' (' + env['gpu'] + ')') if env.get('gpu') else ''}; deterministic: {suite['deterministic']}. "
              "Values are mean +- standard error [min, max] over seeds.</p>",
              "<h2>Summary</h2>", _html_table(*summary_rows(results))]
+    if not plots:
+        parts.append(NO_PLOTS)
     header, rows = comparison_rows(results)
     if rows:
         classes = ["" if flag is None else ("flag" if flag else "ok") for _, flag in rows]
@@ -251,8 +266,9 @@ def render_html(results: dict[str, Any]) -> str:
             parts.append("<p>No finished seed yet.</p>")
             continue
         figures = []
-        for png, caption in ((loss_plot(run, folders), "losses"), (eval_plot(run, folders), "evaluation during training"),
-                             (sample_grid(folders[0]), f"samples at the last step ({folders[0].name})")):
+        drawn = [(loss_plot(run, folders), "losses"), (eval_plot(run, folders), "evaluation during training")] \
+            if plots else []
+        for png, caption in (*drawn, (sample_grid(folders[0]), f"samples at the last step ({folders[0].name})")):
             if png is not None:
                 figures.append(f"<figure>{_img(png, f'{run} {caption}')}<figcaption>{html.escape(caption)}</figcaption></figure>")
         parts.append(f"<div class='plots'>{''.join(figures)}</div>")

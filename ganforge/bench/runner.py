@@ -21,7 +21,7 @@ from ganforge.bench.aggregate import compare_baseline, compare_published, summar
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
 from ganforge.errors import GanforgeError
-from ganforge.train.files import atomic_write_text
+from ganforge.files import atomic_write_text
 
 RESULTS_FILE = "results.json"
 

@@ -49,7 +49,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from ganforge.pipeline import evaluate_checkpoint, train
     from ganforge.recipe import load_recipe
     from ganforge.train.determinism import deterministic_algorithms
-    from ganforge.train.files import atomic_write_text
+    from ganforge.files import atomic_write_text
     from ganforge.train.rundir import RunFolder
 
     folder = Path(job["folder"])

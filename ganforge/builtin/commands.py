@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ganforge import hookimpl
+from ganforge.hookspecs import hookimpl
 
 
 @hookimpl

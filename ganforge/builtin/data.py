@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ganforge import hookimpl
+from ganforge.hookspecs import hookimpl
 from ganforge.params import Params, RecipePath
 
 

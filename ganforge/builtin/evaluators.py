@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from ganforge import hookimpl
+from ganforge.hookspecs import hookimpl
 from ganforge.builtin.data import ImageFolderParams, NpzParams
 from ganforge.params import Params, RecipePath
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge import hookimpl
+from ganforge._deprecated import renamed
+from ganforge.hookspecs import hookimpl
 
 
-def image_files(folder: Path, count: int = 8, size: int = 16, classes: int = 2, width: int | None = None) -> Path:
+def example_images(folder: Path, count: int = 8, size: int = 16, classes: int = 2, width: int | None = None) -> Path:
     """``count`` random PNGs in ``classes`` subfolders (``width`` for non-square ones)."""
     import numpy as np
     from PIL import Image
@@ -22,7 +23,7 @@ def image_files(folder: Path, count: int = 8, size: int = 16, classes: int = 2, 
     return folder
 
 
-def npz_file(path: Path, count: int = 32, shape: tuple[int, ...] = (28, 28), classes: int = 10) -> Path:
+def example_npz(path: Path, count: int = 32, shape: tuple[int, ...] = (28, 28), classes: int = 10) -> Path:
     """Random uint8 images ``x_train``/``x_test`` with labels ``y_train``/``y_test`` (MNIST's keys)."""
     import numpy as np
 
@@ -35,7 +36,7 @@ def npz_file(path: Path, count: int = 32, shape: tuple[int, ...] = (28, 28), cla
     return path
 
 
-def random_weights(path: Path, state: dict) -> Path:
+def example_weights(path: Path, state: dict) -> Path:
     """Save ``state`` (a state dict) to ``path`` unless it is there already."""
     import torch
 
@@ -45,16 +46,16 @@ def random_weights(path: Path, state: dict) -> Path:
     return path
 
 
-def inception_weights(folder: Path) -> Path:
+def example_inception_weights(folder: Path) -> Path:
     """Random InceptionV3 weights under the standard name (timings and code paths only)."""
     from ganforge.eval.testing import write_random_inception
-    from ganforge.eval.weights import INCEPTION_V3
+    from ganforge.weights import INCEPTION_V3
 
     path = folder / INCEPTION_V3.filename
     return path if path.is_file() else write_random_inception(folder)
 
 
-def classifier_file(path: Path, in_channels: int, num_classes: int) -> Path:
+def example_classifier(path: Path, in_channels: int, num_classes: int) -> Path:
     """An untrained ``ganforge classifier`` file (for metrics that classify samples)."""
     import torch
 
@@ -69,9 +70,14 @@ def classifier_file(path: Path, in_channels: int, num_classes: int) -> Path:
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
     return [
-        {"data": {"type": "image-folder", "root": str(image_files(folder / "images")), "labels": True}},
-        {"data": {"type": "npz", "path": str(npz_file(folder / "digits.npz")), "labels": "y_train"}},
-        {"data": {"type": "stacked-mnist", "path": str(npz_file(folder / "digits.npz")), "length": 16, "size": 16}},
+        {"data": {"type": "image-folder", "root": str(example_images(folder / "images")), "labels": True}},
+        {"data": {"type": "npz", "path": str(example_npz(folder / "digits.npz")), "labels": "y_train"}},
+        {"data": {"type": "stacked-mnist", "path": str(example_npz(folder / "digits.npz")), "length": 16, "size": 16}},
         {"data": {"type": "gaussian-mixture", "size": 64}},
         {"data": {"type": "shapes", "size": 16, "length": 16}},
     ]
+
+
+__getattr__ = renamed(__name__, {"image_files": "example_images", "npz_file": "example_npz",
+                                 "random_weights": "example_weights", "classifier_file": "example_classifier",
+                                 "inception_weights": "example_inception_weights"})

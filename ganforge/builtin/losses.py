@@ -1,4 +1,4 @@
-"""Built-in adversarial losses and the gradient penalty."""
+"""Built-in adversarial losses (classic and relativistic) and discriminator regularisers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ganforge import hookimpl
+from ganforge.hookspecs import hookimpl
 from ganforge.params import Params, RecipePath
 
 
@@ -38,15 +38,39 @@ class WassersteinParams(Params):
     """Wasserstein critic loss (use with a gradient penalty or weight clipping)."""
 
 
-class GradientPenaltyParams(Params):
+class RelativisticAverageParams(Params):
+    """RaGAN (Jolicoeur-Martineau 2018): each side judged against the other side's mean logit."""
+
+    variant: Literal["standard", "least-squares", "hinge"] = Field(
+        "standard", description="RaSGAN (softplus), RaLSGAN (squares) or RaHingeGAN.")
+
+
+class RelativisticPairingParams(Params):
+    """RpGAN (Huang et al. 2024, R3GAN's loss): each generated sample judged against a paired real one."""
+
+
+class LazyRegulariserParams(Params):
+    """What every discriminator regulariser takes."""
+
+    every: int = Field(1, ge=1, description="Apply on every N-th discriminator step only, with its weight times N "
+                                            "(lazy regularisation; StyleGAN2 uses 16 for R1).")
+
+
+class GradientPenaltyParams(LazyRegulariserParams):
     """WGAN-GP: penalise the critic's gradient norm on real/fake interpolates."""
 
     weight: float = Field(10.0, ge=0, description="Penalty weight (lambda).")
     target: float = Field(1.0, ge=0, description="Gradient norm the penalty pulls towards.")
 
 
-class R1Params(Params):
+class R1Params(LazyRegulariserParams):
     """R1: penalise the discriminator's gradient on real data (zero-centred)."""
+
+    gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
+
+
+class R2Params(LazyRegulariserParams):
+    """R2: penalise the discriminator's gradient on generated data (zero-centred; R3GAN pairs it with R1)."""
 
     gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
 
@@ -80,8 +104,11 @@ def ganforge_register_losses(register):
         ("hinge", HingeParams, "Hinge loss for D, -D(G(z)) for G."),
         ("least-squares", LeastSquaresParams, "Least-squares GAN loss."),
         ("wasserstein", WassersteinParams, "Wasserstein critic loss."),
+        ("ragan", RelativisticAverageParams, "Relativistic average GAN loss (standard, least-squares or hinge)."),
+        ("rpgan", RelativisticPairingParams, "Relativistic pairing GAN loss (R3GAN)."),
         ("gradient-penalty", GradientPenaltyParams, "WGAN-GP gradient penalty on interpolates (a D regulariser)."),
         ("r1", R1Params, "R1 gradient penalty on real data (a D regulariser)."),
+        ("r2", R2Params, "R2 gradient penalty on generated data (a D regulariser)."),
     ]:
         factory = name.replace("-", "_")
         register(name, params=params, factory=f"ganforge.losses:{factory}", summary=summary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ganforge import hookimpl
+from ganforge.hookspecs import hookimpl
 from ganforge.params import Params
 
 

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
+from ganforge.data.adapter import DataAdapter
 from ganforge.data.info import DataInfo
 
 
-class GaussianMixture(Dataset):
+class GaussianMixture(DataAdapter):
     """``size`` points drawn once from equal-weight isotropic Gaussians at ``centers``."""
 
     def __init__(self, centers: np.ndarray, std: float, size: int, seed: int):

@@ -11,17 +11,18 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 from torchvision.transforms import functional as TF
 
 from ganforge.data.attributes import read_attribute_table
+from ganforge.data.adapter import DataAdapter
 from ganforge.data.images import UnreadableImage, open_image, probe_image, to_tensor
 from ganforge.data.info import DataInfo
+from ganforge.data.listing import files_fingerprint, list_images, readable_images
 from ganforge.errors import DataError
-from ganforge.train.files import file_sha256
+from ganforge.files import file_sha256
 
 
-class ImageFolder(Dataset):
+class ImageFolder(DataAdapter):
     """Images under ``root``: converted to ``channels`` (16-bit scaled to 8, transparency on
     black), the shorter side resized to ``size`` (small images are upscaled), cropped square.
 
@@ -45,16 +46,15 @@ class ImageFolder(Dataset):
         self.root = root = Path(params.root)
         self.archive = find_archive(root)
         self._zip: tuple[int, zipfile.ZipFile] | None = None
-        extensions = {e.lower() for e in params.extensions}
         if self.archive is not None:
-            files = self._archive_files(extensions)
+            files = self._archive_files({e.lower() for e in params.extensions})
+            if not files:
+                raise DataError(f"no images ({', '.join(sorted(params.extensions))}) found under {root}")
         elif root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+            files = list_images(root, params.extensions)
         else:
             raise DataError(f"image folder {root} does not exist; set data.root to a folder of images "
                             "(or a .zip of them, or a folder inside one: images.zip/train)")
-        if not files:
-            raise DataError(f"no images ({', '.join(sorted(extensions))}) found under {root}")
         if params.labels:
             loose = [f for f in files if len(f.relative_to(root).parts) == 1]
             if loose:
@@ -115,36 +115,13 @@ class ImageFolder(Dataset):
     def _readable(self, files: list[Path]) -> tuple[list[Path], list[Path]]:
         """The files whose headers read (after the first ``offset`` of them, at most ``limit``), and
         those that do not."""
-        good: list[Path] = []
-        bad: list[UnreadableImage] = []
-        offset = getattr(self.p, "offset", 0)
-        for file in files:
-            if self.p.limit and len(good) >= offset + self.p.limit:
-                break
-            try:
-                probe_image(file, self._bytes(file))
-                good.append(file)
-            except UnreadableImage as exc:
-                bad.append(exc)
-        if bad and self.p.on_error == "raise":
-            if len(bad) == 1:
-                raise bad[0]
-            raise DataError(f"cannot read {len(bad)} image files under {self.root}: {self._listing(bad)}. "
-                            "Remove or replace them, or set data.on_error: skip to leave unreadable files out")
-        if bad:
-            warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {self.root} "
-                          f"(data.on_error: skip): {self._listing(bad)}", stacklevel=3)
-        if not good:
-            raise DataError(f"none of the {len(files)} image files under {self.root} can be read: "
-                            f"{self._listing(bad)}")
+        offset = self.p.offset
+        good, bad = readable_images(files, self.p.on_error, self.root, probe=lambda f: probe_image(f, self._bytes(f)),
+                             keep=offset + self.p.limit if self.p.limit else None)
         if offset >= len(good):
             raise DataError(f"data.offset {offset} skips all {len(good)} readable images under {self.root}; "
                             "lower it")
         return good[offset:], [exc.path for exc in bad]
-
-    def _listing(self, errors: list[UnreadableImage], shown: int = 5) -> str:
-        names = [f"{exc.path.relative_to(self.root)} ({exc.reason})" for exc in errors[:shown]]
-        return "; ".join(names) + (f"; and {len(errors) - shown} more" if len(errors) > shown else "")
 
     def fingerprint(self) -> str:
         """The images' content: a hash of each file's name and bytes (of the archive's bytes
@@ -155,9 +132,8 @@ class ImageFolder(Dataset):
             for file in self.files:
                 digest.update(f"{file.relative_to(self.root)}\n".encode())
             return f"seed={self.seed};decode=2;archive={digest.hexdigest()}" + self._attributes_fingerprint()
-        for file in self.files:
-            digest.update(f"{file.relative_to(self.root)}\0{file_sha256(file)}\n".encode())
-        return f"seed={self.seed};decode=2;files={digest.hexdigest()}" + self._attributes_fingerprint()
+        files = files_fingerprint(self.files, self.root)
+        return f"seed={self.seed};decode=2;files={files}" + self._attributes_fingerprint()
 
     def _attributes_fingerprint(self) -> str:
         return f";attributes={file_sha256(Path(self.p.attributes))}" if self.attributes else ""

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
+from ganforge.data.adapter import DataAdapter
 from ganforge.data.images import uint8_to_unit
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
-from ganforge.train.files import file_sha256
+from ganforge.files import file_sha256
 
 
 def _to_nchw(array: np.ndarray, path: Path, key: str) -> np.ndarray:
@@ -63,12 +63,13 @@ def _to_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     raise DataError(f"{where} has dtype {array.dtype}; expected uint8 (or bool, integer or float) pixel values")
 
 
-class NpzImages(Dataset):
+class NpzImages(DataAdapter):
     """All images held in memory as uint8 (see :func:`_to_uint8` for other dtypes); converted to
     [-1, 1] per item. Arrays with other than 1 or 3 channels are rejected."""
 
-    def __init__(self, params):
-        self.path = path = Path(params.path)
+    def __init__(self, path: Path | str, images: str = "x_train", labels: str | None = None, size: int | None = None,
+                 limit: int | None = None):
+        self.path = path = Path(path)
         if not path.is_file():
             raise DataError(f"npz file {path} not found; set data.path to your .npz file")
         try:
@@ -76,25 +77,25 @@ class NpzImages(Dataset):
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot read {path} as .npz: {exc}") from None
         with archive:
-            for key in (params.images, params.labels):
+            for key in (images, labels):
                 if key is not None and key not in archive.files:
                     raise DataError(f"{path} has no array {key!r}; it has: {', '.join(archive.files)}")
             try:
-                images = archive[params.images][: params.limit]
-                labels = archive[params.labels][: params.limit] if params.labels else None
+                array = archive[images][:limit]
+                label_array = archive[labels][:limit] if labels else None
             except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
                 raise DataError(f"cannot read the arrays in {path}: {exc}. Save it again with numpy.savez "
                                 "(plain numeric arrays, no pickled objects)") from None
-        images = _to_nchw(images, path, params.images)
-        if len(images) == 0:
-            raise DataError(f"{path}: array {params.images!r} holds no images")
-        pixels = torch.from_numpy(np.ascontiguousarray(_to_uint8(images, path, params.images)))
-        if params.size and pixels.shape[-2:] != (params.size, params.size):
-            resized = F.interpolate(pixels.float(), size=(params.size, params.size), mode="bilinear",
+        array = _to_nchw(array, path, images)
+        if len(array) == 0:
+            raise DataError(f"{path}: array {images!r} holds no images")
+        pixels = torch.from_numpy(np.ascontiguousarray(_to_uint8(array, path, images)))
+        if size and pixels.shape[-2:] != (size, size):
+            resized = F.interpolate(pixels.float(), size=(size, size), mode="bilinear",
                                     align_corners=False, antialias=True)
             pixels = resized.round_().clamp_(0, 255).to(torch.uint8)
         self.pixels = pixels
-        self.labels = torch.as_tensor(labels, dtype=torch.long) if labels is not None else None
+        self.labels = torch.as_tensor(label_array, dtype=torch.long) if label_array is not None else None
         if self.labels is not None and len(self.labels) != len(self.pixels):
             raise DataError(f"{path}: {len(self.pixels)} images but {len(self.labels)} labels")
         classes = int(self.labels.max()) + 1 if self.labels is not None else None
@@ -116,4 +117,4 @@ class NpzImages(Dataset):
 
 
 def build(params, ctx) -> NpzImages:
-    return NpzImages(params)
+    return NpzImages(params.path, params.images, params.labels, params.size, params.limit)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import torch
 from PIL import Image, ImageColor, ImageDraw
-from torch.utils.data import Dataset
 
+from ganforge.data.adapter import DataAdapter
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError
 
@@ -17,7 +17,7 @@ SUPERSAMPLE = 4
 CACHE_LIMIT_BYTES = 512 * 2**20
 
 
-class Shapes(Dataset):
+class Shapes(DataAdapter):
     """Image ``i`` is drawn from factors sampled with ``default_rng([seed, i])``, so every
     image is reproducible on its own. Labels: ``y`` (index into ``sides``), ``color``
     (index into ``colors``), ``scale``, ``angle`` (radians), ``cx`` and ``cy`` (centre

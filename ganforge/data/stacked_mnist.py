@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from ganforge.builtin.data import NpzParams
+from ganforge.data.adapter import DataAdapter
 from ganforge.data.images import uint8_to_unit
 from ganforge.data.info import DataInfo
 from ganforge.data.npz import NpzImages
 from ganforge.errors import DataError
 
 
-class StackedMNIST(Dataset):
+class StackedMNIST(DataAdapter):
     """Item ``i`` stacks three digits drawn with ``default_rng([seed, i])``; ``y`` is
     ``100 * r + 10 * g + b`` and ``digits`` holds the three labels."""
 
     def __init__(self, params, seed: int):
-        self.mnist = NpzImages(NpzParams(path=params.path, images=params.images, labels=params.labels,
-                                         size=params.size))
+        self.mnist = NpzImages(params.path, params.images, params.labels, params.size)
         labels = self.mnist.labels
         digits_ok = labels is not None and len(labels) > 0 and 0 <= int(labels.min()) <= int(labels.max()) <= 9
         if self.mnist.pixels.shape[1] != 1 or not digits_ok:

@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from ganforge.capabilities import EpochAware
 from ganforge.errors import DataError, GanforgeError
 
 
@@ -50,7 +51,7 @@ class BatchStream:
     def _start(self) -> None:
         # A generator of its own: the loader must not draw from the global RNG, or where an
         # epoch starts would change the training noise (and break exact resume).
-        if hasattr(self.dataset, "set_epoch"):
+        if isinstance(self.dataset, EpochAware):
             self.dataset.set_epoch(self.epoch)
         loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=self._order(),
                             num_workers=self.workers, drop_last=True,

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from ganforge.data.info import DataInfo
 from ganforge.errors import GanforgeError
-from ganforge.train.files import atomic_write_bytes
+from ganforge.files import atomic_write_bytes
 
 INPUT_SIZE = 32
 METADATA_KEY = "ganforge_classifier"
@@ -153,8 +153,8 @@ def train_classifier(train_data: Dataset, test_data: Dataset, *, steps: int, bat
     """Train a :class:`SmallClassifier` with Adam and cross entropy (small random shifts as
     augmentation); deterministic for a given seed on CPU. ``info`` defaults to ``train_data.info``.
     Returns the model (in eval mode) and its accuracy on ``test_data``."""
-    info = info or getattr(train_data, "info", None)
-    if info is None or not info.is_image:
+    info = info or train_data.info
+    if not info.is_image:
         raise GanforgeError("the classifier needs image data: pass `info` or a dataset with `.info` of shape (C, H, W)")
     if len(train_data) == 0 or len(test_data) == 0:
         raise GanforgeError("the classifier needs a non-empty train and test split")

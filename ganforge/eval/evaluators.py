@@ -5,7 +5,6 @@ and ``protocol()`` says how they were obtained."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ganforge.capabilities import Classifies, KnownModes
 from ganforge.errors import GanforgeError
 from ganforge.eval.features import to_uint8
 from ganforge.eval.session import PREPROCESSING, EvalSession
@@ -23,6 +23,9 @@ class Evaluator:
     needs = "samples"  # "samples": generated samples; "pairs": (output, target) pairs; "nets": measure()
     samples = 10_000
     keys: tuple[str, ...] | None = None  # the result keys, when known before computing
+    objective_needs: tuple[type, ...] = ()
+    """Capabilities (``ganforge.capabilities``) the run's objective must have; checked when the
+    evaluators are built, before anything is evaluated."""
 
     def prepare(self, session: EvalSession) -> None:
         """Get reference data ready (real features, mode centres, ...)."""
@@ -65,7 +68,7 @@ class FeatureMetric(Evaluator):
                                                                      device=session.device))
 
     def prepare(self, session: EvalSession) -> None:
-        info = getattr(session.data, "info", None)
+        info = session.data.info if session.data is not None else None
         if info is not None and not info.is_image:
             raise GanforgeError(f"{self.name} measures images, but this data holds vectors of shape {info.shape}; "
                                 "for 2-D mixtures use mode-coverage")
@@ -231,8 +234,9 @@ class ModeCoverage(Evaluator):
 
     def prepare(self, session: EvalSession) -> None:
         data = session.require_data(self.name)
-        if not (hasattr(data, "centers") and hasattr(data, "std")):
-            raise GanforgeError("mode-coverage needs a data adapter with known modes, such as gaussian-mixture")
+        if not isinstance(data, KnownModes):
+            raise GanforgeError("mode-coverage needs a data adapter with known modes (centers and std), such as "
+                                "gaussian-mixture")
         self.centers, self.std = data.centers.double(), float(data.std)
 
     def update(self, batch: dict[str, Tensor], session: EvalSession) -> None:
@@ -434,7 +438,7 @@ class LPIPS(PairedMetric):
             raise GanforgeError(f"lpips needs images of at least 32 px (the {self.p.net} backbone's layers shrink "
                                 f"smaller ones to nothing); these are {tuple(output.shape[-2:])}. Use l1, psnr or ssim")
         with torch.no_grad():
-            return self.net(output.clamp(-1, 1), target.clamp(-1, 1)).flatten()
+            return self.net(output.clamp(-1, 1), target.clamp(-1, 1))
 
     def protocol(self) -> dict[str, Any]:
         return {"pairs": self.count, "backbone": self.p.net}
@@ -450,6 +454,7 @@ class HeldoutAccuracy(Evaluator):
     name = "heldout-accuracy"
     needs = "nets"
     keys = ("heldout_accuracy",)
+    objective_needs = (Classifies,)
 
     def __init__(self, params: Any, ctx: Any):
         self.p, self.ctx = params, ctx
@@ -460,10 +465,7 @@ class HeldoutAccuracy(Evaluator):
     def measure(self, run: Any, nets: dict, batch_size: int) -> None:
         from torch.utils.data import DataLoader
 
-        classify = getattr(run.objective, "classify", None)
-        if classify is None:
-            raise GanforgeError(f"heldout-accuracy needs an objective with its own classifier (semi-supervised, "
-                                f"acgan, infogan); {run.recipe.objective.type!r} has none")
+        classify = run.objective.classify
         if self.data is None:  # read once, however often the evaluator runs
             self.data = self.ctx.registry.get("data", self.p.data.type).build(self.p.data, self.ctx)
         predictions, labels, self.count = [], [], 0
@@ -483,9 +485,8 @@ class HeldoutAccuracy(Evaluator):
         return {"heldout_accuracy": float((predicted == labels).float().mean())}
 
     def protocol(self) -> dict[str, Any]:
-        data = self.p.data
-        source = str(getattr(data, "path", None) or getattr(data, "root", ""))
-        return {"samples": self.count, "data": source, "matched": self.p.match}
+        data = self.p.data.model_dump(mode="json")
+        return {"samples": self.count, "data": str(data.get("path") or data.get("root") or ""), "matched": self.p.match}
 
 
 def match_classes(predicted: Tensor, labels: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from ganforge.eval.weights import INCEPTION_V3, MissingWeights, resolve_weights
+from ganforge.weights import INCEPTION_V3, MissingWeights, resolve_weights
 
 
 class FeatureNetwork(Protocol):

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 from ganforge import distributed
 from ganforge.build import Run
+from ganforge.capabilities import PairedOutputs, require
 from ganforge.errors import GanforgeError
 from ganforge.eval.evaluators import Evaluator
 from ganforge.eval.session import EvalSession
@@ -33,18 +34,22 @@ def eval_session(run: Run, batch_size: int) -> EvalSession:
     params = run.recipe.eval.data
     if params is None:
         session = EvalSession(run.data, run.recipe.data, run.device, batch_size=batch_size)
-        session.missing = getattr(run.ctx, "data_missing", None)
+        session.missing = run.ctx.data_missing
         return session
     return EvalSession(run.ctx.build("data", params), params, run.device, batch_size=batch_size,
                        split=f"eval.data ({params.type})")
 
 
 def build_evaluators(run: Run, slots: list[Any]) -> dict[str, Evaluator]:
+    """Build the evaluator slots, checking that the objective has what each one needs."""
     evaluators = {}
     for slot in slots:
         evaluator = run.ctx.build("evaluator", slot)
         if slot.type in evaluators:
             raise GanforgeError(f"evaluator {slot.type!r} is listed twice in eval.metrics")
+        for capability in evaluator.objective_needs:
+            require(run.objective, capability, f"evaluator {slot.type!r}",
+                    run.ctx.describe("objective", run.recipe.objective.type))
         evaluators[slot.type] = evaluator
     return evaluators
 
@@ -64,7 +69,7 @@ def evaluate(run: Run, evaluators: dict[str, Evaluator], *, nets: dict | None = 
             evaluator.prepare(session)
         sampled = [e for e in evaluators.values() if e.needs == "samples"]
         paired = [e for e in evaluators.values() if e.needs == "pairs"]
-        if getattr(run.objective, "paired_outputs", None) is not None:  # a model of data -> data
+        if isinstance(run.objective, PairedOutputs):  # a model of data -> data
             if sampled or paired:
                 _data_pass(run, nets, sampled, paired, session, batch_size)
         elif paired:
@@ -120,8 +125,8 @@ def _data_pass(run: Run, nets: dict, sampled: list[Evaluator], paired: list[Eval
     sees the outputs for the evaluation data's inputs, in order; paired metrics also see each
     output's target, which only paired data has."""
     data = session.require_data((sampled + paired)[0].name)
-    info = getattr(data, "info", None)
-    if paired and info is not None and info.is_translation and not info.paired:
+    info = data.info
+    if paired and info.is_translation and not info.paired:
         names = ", ".join(e.name for e in paired)
         raise GanforgeError(f"{names} compare outputs with their targets, but this data is unpaired (its `x` is not "
                             "the source's own target); use fid or kid, or set eval.data to paired held-out data")

@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from pydantic import BaseModel
 from safetensors.torch import load_file, save
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
 from ganforge import distributed
+from ganforge.capabilities import Fingerprinted
 from ganforge.errors import GanforgeError
 from ganforge.eval.features import FeatureNetwork, to_uint8
-from ganforge.train.files import atomic_write_bytes
+from ganforge.files import atomic_write_bytes
 
 PREPROCESSING = "uint8-rgb-v1"  # [-1, 1] -> round((x + 1) * 127.5) -> uint8, grey repeated to RGB
 
@@ -28,8 +30,8 @@ def cache_dir() -> Path:
 
 def data_fingerprint(dataset: Any, params: Any) -> str:
     """The data's content (when the adapter can fingerprint it) plus its parameters."""
-    content = dataset.fingerprint() if hasattr(dataset, "fingerprint") else ""
-    described = params.model_dump(mode="json") if hasattr(params, "model_dump") else repr(params)
+    content = dataset.fingerprint() if isinstance(dataset, Fingerprinted) else ""
+    described = params.model_dump(mode="json") if isinstance(params, BaseModel) else repr(params)
     return hashlib.sha256(json.dumps({"content": content, "params": described}, sort_keys=True).encode()).hexdigest()
 
 
@@ -110,7 +112,7 @@ class EvalSession:
                 parts.setdefault(name, []).append(value.float().cpu())
         features = {name: torch.cat(values) for name, values in parts.items()}
         meta = {"network": network.name, "count": str(count), "data": self.fingerprint(), "preprocessing": PREPROCESSING}
-        if distributed.current().is_main:
+        if distributed.current_world().is_main:
             atomic_write_bytes(path, save(features, metadata=meta))
         self._references[key] = features
         return features

@@ -105,13 +105,13 @@ def compute_stats(data: Path, out: Path, *, features: str = "inception-v3", weig
                   device: str = "cpu", download: bool = True, overrides: list[str] = ()) -> dict[str, Any]:
     """Features of (up to ``samples`` of) a dataset's images -> ``out`` (mu, sigma, metadata).
     The subset is the one FID's own reference statistics use, so both agree."""
-    import ganforge
+    from ganforge.version import __version__
     from ganforge.eval.features import ClassifierFeatures, InceptionV3Features
     from ganforge.eval.session import sharded_features
 
     dataset, params, described = build_data(Path(data), overrides)
-    info = getattr(dataset, "info", None)
-    if info is not None and not info.is_image:
+    info = dataset.info
+    if not info.is_image:
         raise GanforgeError(f"{described} holds vectors of shape {info.shape}, not images")
     if features == "classifier":
         if classifier is None:
@@ -129,6 +129,6 @@ def compute_stats(data: Path, out: Path, *, features: str = "inception-v3", weig
             "resize": network.resize, "preprocessing": PREPROCESSING, "samples": count,
             "subset": "seeded permutation (seed 0), first samples" if count < len(dataset) else "all",
             "data": described, "data_fingerprint": data_fingerprint(dataset, params),
-            "ganforge": ganforge.__version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "ganforge": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     write_stats(out, mu, sigma, meta)
     return meta

@@ -32,7 +32,7 @@ def random_inception_state(seed: int = 0) -> dict[str, torch.Tensor]:
 
 def write_random_inception(folder: Path, seed: int = 0) -> Path:
     """Write random InceptionV3 weights under the standard file name in ``folder``."""
-    from ganforge.eval.weights import INCEPTION_V3
+    from ganforge.weights import INCEPTION_V3
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / INCEPTION_V3.filename

@@ -2,6 +2,8 @@
 
 Merge rules: mappings merge key by key; lists and scalars replace; a component block whose
 ``type`` changes replaces the inherited block wholesale (its old parameters do not leak).
+A named slot set to null (``losses.perceptual: null`` in a file that extends another, or
+``--set losses.perceptual=null``) removes the inherited slot of that name.
 """
 
 from __future__ import annotations
@@ -13,13 +15,35 @@ from typing import Any
 from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError, format_path
 from ganforge.recipe.yaml import Provenance, load_yaml_file, load_yaml_text
 
+REMOVABLE: tuple[KeyPath, ...] = (("models",), ("losses",), ("optim",))
+"""Mappings of named slots, whose entries a null removes."""
+
 
 def compose_recipe(path: str | Path, overrides: list[str] = ()) -> tuple[dict, Provenance]:
     """Load ``path`` with everything it extends, then apply ``--set`` overrides in order."""
     data, provenance = _load_with_extends(Path(path), stack=())
     for expression in overrides:
         data, provenance = apply_override(data, provenance, expression)
+    _nothing_left_to_remove(data, provenance)
     return data, provenance
+
+
+def _nothing_left_to_remove(data: dict, provenance: Provenance) -> None:
+    """A null slot that is still there removed nothing: a misspelt name, or a slot never set."""
+    problems = []
+    for mapping in REMOVABLE:
+        slots = data.get(mapping[0])
+        if not isinstance(slots, dict):
+            continue
+        names = [name for name, value in slots.items() if value is not None]
+        for name, value in slots.items():
+            if value is None:
+                hint = f"; it has {', '.join(map(repr, names))}" if names else "; it is empty"
+                problems.append(Problem(provenance.get(mapping + (name,), Location()), mapping + (name,),
+                                        f"null removes an inherited {mapping[0]} entry, but there is no {name!r} to "
+                                        f"remove{hint}"))
+    if problems:
+        raise RecipeError(problems)
 
 
 def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Provenance]:
@@ -78,7 +102,10 @@ def merge(base: Any, base_provenance: Provenance, over: Any, over_provenance: Pr
     if path in over_provenance:
         provenance[path] = over_provenance[path]
     for key, value in over.items():
-        if key in base:
+        if value is None and path in REMOVABLE and base.get(key) is not None:  # remove the inherited slot
+            del out[key]
+            provenance = _without(provenance, path + (key,))
+        elif key in base:
             out[key], provenance = merge(base[key], provenance, value, over_provenance, path + (key,))
         else:
             out[key] = value

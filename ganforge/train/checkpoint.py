@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from ganforge.errors import RunFolderError
-from ganforge.train.files import atomic_write_bytes, file_sha256
+from ganforge.files import atomic_write_bytes, file_sha256
 
 PREFIX = "step_"
 CHECKSUMS = "checksums.json"

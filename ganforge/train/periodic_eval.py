@@ -17,7 +17,7 @@ from ganforge import distributed
 from ganforge.build import Run
 from ganforge.errors import GanforgeError
 from ganforge.train.checkpoint import rng_state, set_rng_state
-from ganforge.train.files import atomic_write_text
+from ganforge.files import atomic_write_text
 from ganforge.train.rundir import RunFolder
 
 BEST = "best"
@@ -62,7 +62,7 @@ class PeriodicEval:
         finally:
             set_rng_state(saved)
         record = {"step": step, "source": "train", "ema": ema, **result}
-        if distributed.current().is_main:
+        if distributed.current_world().is_main:
             self.folder.append_eval(record)
         return record
 

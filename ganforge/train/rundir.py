@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from ganforge.errors import RunFolderError
-from ganforge.train.files import atomic_write_text
+from ganforge.files import atomic_write_text
 
 RECIPE_FILE = "recipe.resolved.yaml"
 MANIFEST_FILE = "manifest.json"

@@ -20,15 +20,17 @@ from tqdm import tqdm
 from ganforge import distributed
 from ganforge.augment import Augmented, DiffAugment
 from ganforge.build import Run
+from ganforge.capabilities import ClosingTracker, ImageTracker, Tracker, require
 from ganforge.data.stream import BatchStream
 from ganforge.errors import GanforgeError, RunFolderError
+from ganforge.objective import Objective
 from ganforge.samples import comparison_sheet, render, save_png
 from ganforge.train.checkpoint import (
     latest_good_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state, save_checkpoint,
     set_aside_newer, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
-from ganforge.train.files import writing
+from ganforge.files import writing
 from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
 
@@ -113,8 +115,13 @@ class Trainer:
 
     def __init__(self, run: Run, folder: RunFolder, trackers: list[Any] = ()):
         self.run, self.folder, self.trackers = run, folder, list(trackers)
+        for tracker in self.trackers:
+            require(tracker, Tracker, "training", f"tracker {type(tracker).__name__}")
+        self.image_trackers = [t for t in self.trackers if isinstance(t, ImageTracker)]
+        self.closing_trackers = [t for t in self.trackers if isinstance(t, ClosingTracker)]
+        self.shares_forward = type(run.objective).generate is not Objective.generate
         self.config = run.recipe.train
-        self.world = distributed.current()
+        self.world = distributed.current_world()
         if self.config.batch_size % self.world.size:
             raise GanforgeError(f"train.batch_size {self.config.batch_size} is the global batch; it must divide evenly "
                                 f"over the {self.world.size} ranks (for example {self.config.batch_size // self.world.size * self.world.size or self.world.size})")
@@ -155,9 +162,8 @@ class Trainer:
             if self.config.sync_batch_norm:
                 self.run.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.run.nets[name])
             # A game that leaves parts of a net idle for a while (pix2pixHD's coarse stage) says so.
-            unused = bool(getattr(self.run.objective, "unused_parameters", False))
             wrapped[name] = DistributedDataParallel(self.run.nets[name], **no_buffer_sync,
-                                                    find_unused_parameters=unused,
+                                                    find_unused_parameters=self.run.objective.unused_parameters,
                                                     device_ids=[device.index] if device.type == "cuda" else None)
         return wrapped
 
@@ -174,7 +180,7 @@ class Trainer:
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
         run, config, objective, nets = self.run, self.config, self.run.objective, self.run.nets
-        main = self.world.is_main
+        clock, main = run.ctx.clock, self.world.is_main
         step = self.restore() if resume else self.seed_everything()
         fixed = objective.sample_inputs(config.sample_count, torch.Generator().manual_seed(run.recipe.seed))
         fixed = {k: v.to(run.device) for k, v in fixed.items()}
@@ -183,10 +189,13 @@ class Trainer:
         with StopRequest() as stop:
             while step < config.steps:
                 try:
-                    for _ in range(objective.d_steps):
+                    clock.step = step
+                    for index in range(objective.d_steps):
+                        clock.d_step = step * objective.d_steps + index
                         batch = next(self.stream)
-                        meter.add(self.phase(objective.discriminators, objective.discriminator_loss, batch))
-                    meter.add(self.phase(objective.generators, objective.generator_loss, batch))
+                        generated = self.generate(batch) if index == objective.d_steps - 1 else None
+                        meter.add(self.phase(objective.discriminators, objective.discriminator_loss, batch, generated))
+                    meter.add(self.phase(objective.generators, objective.generator_loss, batch, generated))
                 except torch.OutOfMemoryError:
                     raise OutOfMemory(
                         f"{run.device} ran out of memory at step {step + 1} with train.batch_size "
@@ -229,24 +238,41 @@ class Trainer:
             progress.close()
         return step
 
-    def phase(self, names: tuple[str, ...], loss_fn: Callable, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One optimisation step of the nets in ``names`` (the others are frozen for it)."""
-        nets, optimizers, scaler = self.run.nets, self.run.optimizers, self.precision.scaler
+    def playing(self, names: tuple[str, ...]) -> dict[str, torch.nn.Module]:
+        """The nets as a phase training ``names`` sees them: those in ``names`` trainable (and
+        through DDP, which averages their gradients over ranks), the others frozen and bare;
+        every discriminator behind the augmentation when there is one."""
+        nets = self.run.nets
         for name in self.trained:
             nets[name].requires_grad_(name in names)
-        for name in names:
-            optimizers[name].zero_grad(set_to_none=True)
-        # Trained nets run through DDP (gradients averaged over ranks); frozen ones run bare.
         playing = {**nets, **{name: self.parallel[name] for name in names if name in self.parallel}}
         if self.augment:  # every discriminator sees augmented inputs, in both phases
             playing.update({name: Augmented(playing[name], self.augment) for name in self.run.objective.discriminators})
+        return playing
+
+    def generate(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | None:
+        """The objective's shared generator forward for this step (with gradients, for the
+        generator phase), or None when it has none."""
+        if not self.shares_forward:
+            return None
+        playing = self.playing(self.run.objective.generators)
         with self.precision.autocast():
-            loss, logs = loss_fn(playing, batch)
+            return self.run.objective.generate(playing, batch)
+
+    def phase(self, names: tuple[str, ...], loss_fn: Callable, batch: dict[str, torch.Tensor],
+              generated: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """One optimisation step of the nets in ``names`` (the others are frozen for it)."""
+        optimizers, scaler = self.run.optimizers, self.precision.scaler
+        playing = self.playing(names)
+        for name in names:
+            optimizers[name].zero_grad(set_to_none=True)
+        with self.precision.autocast():
+            loss, logs = loss_fn(playing, batch) if generated is None else loss_fn(playing, batch, generated)
         scaler.scale(loss).backward()
         for name in names:
             scaler.step(optimizers[name])
         scaler.update()
-        self.run.objective.after_step(names, nets)
+        self.run.objective.after_step(names, self.run.nets)
         return logs
 
     # ------------------------------------------------------------------ around the loop
@@ -276,8 +302,7 @@ class Trainer:
         with writing("metrics.jsonl", self.folder.path):
             self.folder.log(record)
         for tracker in self.trackers:
-            if hasattr(tracker, "log_scalars"):
-                tracker.log_scalars(step, values)
+            tracker.log_scalars(step, values)
         losses = {k: v for k, v in values.items() if "loss" in k}
         if progress is not None:
             progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
@@ -291,8 +316,7 @@ class Trainer:
         record = self.evaluation.evaluate(step, nets, ema=self.ema is not None)
         numbers = {f"eval/{k}": float(v) for k, v in record["metrics"].items() if isinstance(v, (int, float))}
         for tracker in self.trackers:
-            if hasattr(tracker, "log_scalars"):
-                tracker.log_scalars(step, numbers)
+            tracker.log_scalars(step, numbers)
         if self.config.progress and self.world.is_main:
             shown = "  ".join(f"{k[5:]}={v:.4g}" for k, v in numbers.items())
             tqdm.write(f"eval at step {step}: {shown}  ({record['seconds']:.1f}s)", file=sys.stderr)
@@ -316,9 +340,8 @@ class Trainer:
         path = self.folder.samples / f"step_{step:08d}.png"
         with writing(f"samples of step {step}", self.folder.samples):
             save_png(picture, path)
-        for tracker in self.trackers:
-            if hasattr(tracker, "log_image"):
-                tracker.log_image(step, "samples", picture)
+        for tracker in self.image_trackers:
+            tracker.log_image(step, "samples", picture)
         return path
 
     def reference(self, n: int = 2000) -> torch.Tensor:
@@ -434,6 +457,5 @@ class Trainer:
                     dynamic_ncols=True, file=sys.stderr)
 
     def close(self) -> None:
-        for tracker in self.trackers:
-            if hasattr(tracker, "close"):
-                tracker.close()
+        for tracker in self.closing_trackers:
+            tracker.close()

@@ -1,1 +1,27 @@
-"""Classic GANs for ganforge: MLP and DCGAN nets and the unconditional objective."""
+"""Classic GANs for ganforge: MLP, DCGAN and InfoGAN nets and the classic games.
+
+The names below are this plugin's public API for other plugins (loaded on first use, so
+importing the package costs no torch import); everything else in it may change in any release.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "DCGANGenerator": "ganforge_classic.dcgan",
+    "DCGANDiscriminator": "ganforge_classic.dcgan",
+    "DCGANEncoder": "ganforge_classic.dcgan",
+    "MLPGenerator": "ganforge_classic.mlp",
+    "MLPDiscriminator": "ganforge_classic.mlp",
+    "AdversarialGame": "ganforge_classic.objectives",
+    "Unconditional": "ganforge_classic.objectives",
+}
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"ganforge_classic has no public {name!r}; its public names are {', '.join(_PUBLIC)}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

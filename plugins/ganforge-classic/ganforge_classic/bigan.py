@@ -7,9 +7,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganforge import distributed
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets
+from ganforge.sdk import Batch, GanforgeError, Generated, Logs, Nets, NoiseInput, rank_randn
 from ganforge_classic.objectives import AdversarialGame
 
 
@@ -25,7 +23,8 @@ class BiGAN(AdversarialGame):
         self.generator, self.encoder, self.discriminator = params.generator, params.encoder, params.discriminator
         self.generators, self.discriminators = (self.generator, self.encoder), (self.discriminator,)
         self.d_steps = params.d_steps
-        sizes = {name: getattr(ctx.nets[name], "z_dim", None) for name in (self.generator, self.encoder, self.discriminator)}
+        sizes = {name: ctx.nets[name].z_dim if isinstance(ctx.nets[name], NoiseInput) else None
+                 for name in (self.generator, self.encoder, self.discriminator)}
         if len(set(sizes.values())) != 1:
             shown = ", ".join(f"{name} {size}" for name, size in sizes.items())
             raise GanforgeError(f"the bigan objective needs one latent size across its nets (z_dim: {shown}); "
@@ -33,22 +32,29 @@ class BiGAN(AdversarialGame):
         self.z_dim = sizes[self.generator]
         self.use_losses(ctx.losses)
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, e, d = nets[self.generator], nets[self.encoder], nets[self.discriminator]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        """G(z) and E(x): the forwards of both nets the generator phase trains."""
         real = batch["x"]
-        z = distributed.randn(len(real), self.z_dim, device=real.device)
-        with torch.no_grad():
-            fake, code = g(z), e(real)
+        z = rank_randn(len(real), self.z_dim, device=real.device)
+        return {"fake": nets[self.generator](z), "z": z, "code": nets[self.encoder](real)}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminator]
+        real = batch["x"]
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake, code, z = generated["fake"].detach(), generated["code"].detach(), generated["z"]
         real_logits, fake_logits = d(real, code), d(fake, z)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
         return loss, {"d/loss": loss.detach(), "d/real": real_logits.detach().mean(),
                       "d/fake": fake_logits.detach().mean()}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, e, d = nets[self.generator], nets[self.encoder], nets[self.discriminator]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminator]
+        generated = generated or self.generate(nets, batch)
         real = batch["x"]
-        z = distributed.randn(len(real), self.z_dim, device=real.device)
-        loss = self.adversarial.discriminator(d(g(z), z), d(real, e(real)))  # labels swapped
+        loss = self.adversarial.discriminator(d(generated["fake"], generated["z"]), d(real, generated["code"]))  # swapped
         return loss, {"g/loss": loss.detach()}
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:

@@ -7,8 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets
+from ganforge.sdk import Batch, Conditioned, GanforgeError, Generated, Logs, Nets, generator_adversarial
 from ganforge_classic.objectives import Unconditional, check_aux, random_classes, require_labels
 
 
@@ -18,7 +17,7 @@ class LabelledGame(Unconditional):
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
         self.classes = ctx.data_info.num_classes or 0
-        if not getattr(ctx.nets[params.generator], "embedding", None):
+        if not (isinstance(ctx.nets[params.generator], Conditioned) and ctx.nets[params.generator].conditional):
             raise GanforgeError(f"the {self.name} objective needs a conditional generator; set "
                                 f"models.{params.generator}.conditional: true")
 
@@ -38,15 +37,18 @@ class Conditional(LabelledGame):
 
     def __init__(self, params, ctx):
         super().__init__(params, ctx)
-        if not getattr(ctx.nets[params.discriminator], "embedding", None):
+        d = ctx.nets[params.discriminator]
+        if not (isinstance(d, Conditioned) and d.conditional):
             raise GanforgeError(f"the conditional objective needs a conditional discriminator; set "
                                 f"models.{params.discriminator}.conditional: true")
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        real, y = batch["x"], require_labels(batch, self.name)
-        with torch.no_grad():
-            fake = g(self.noise(len(real), real.device), y)
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        y = require_labels(batch, self.name)
+        return {"fake": nets[self.generators[0]](self.noise(len(y), y.device), y)}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        real, y, fake = batch["x"], require_labels(batch, self.name), self.fake(nets, batch, generated)
         real_logits, fake_logits = d(real, y), d(fake, y)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
         logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
@@ -54,11 +56,11 @@ class Conditional(LabelledGame):
         logs["d/loss"] = loss.detach()
         return loss, logs
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         y = require_labels(batch, self.name)
-        fake = g(self.noise(len(y), y.device), y)
-        loss = self.adversarial.generator(d(fake, y))
+        fake = (generated or self.generate(nets, batch))["fake"]
+        loss = generator_adversarial(self.adversarial, d(fake, y), lambda: d(batch["x"], y))
         return loss, {"g/loss": loss.detach()}
 
 
@@ -75,12 +77,18 @@ class ACGAN(LabelledGame):
         check_aux(ctx.nets[params.discriminator], params.discriminator, self.classes, self.name,
                   "one class logit per class of the data")
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        n, device = len(batch["x"]), batch["x"].device
+        y_fake = random_classes(n, self.classes, device)
+        return {"fake": nets[self.generators[0]](self.noise(n, device), y_fake), "y": y_fake}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         real, y = batch["x"], require_labels(batch, self.name)
-        y_fake = random_classes(len(real), self.classes, real.device)
-        with torch.no_grad():
-            fake = g(self.noise(len(real), real.device), y_fake)
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake, y_fake = generated["fake"].detach(), generated["y"]
         (real_logits, real_classes), (fake_logits, fake_classes) = d(real), d(fake)
         adversarial = self.adversarial.discriminator(real_logits, fake_logits)
         classification = F.cross_entropy(real_classes.float(), y) + F.cross_entropy(fake_classes.float(), y_fake)
@@ -92,13 +100,13 @@ class ACGAN(LabelledGame):
         logs["d/loss"] = loss.detach()
         return loss, logs
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        n, device = len(batch["x"]), batch["x"].device
-        y_fake = random_classes(n, self.classes, device)
-        logits, classes = d(g(self.noise(n, device), y_fake))
-        classification = F.cross_entropy(classes.float(), y_fake)
-        loss = self.adversarial.generator(logits) + self.class_weight * classification
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        generated = generated or self.generate(nets, batch)
+        logits, classes = d(generated["fake"])
+        classification = F.cross_entropy(classes.float(), generated["y"])
+        adversarial = generator_adversarial(self.adversarial, logits, lambda: d(batch["x"])[0])
+        loss = adversarial + self.class_weight * classification
         return loss, {"g/loss": loss.detach(), "g/loss_class": classification.detach()}
 
     def classify(self, nets: Nets, x: Tensor) -> Tensor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 
 
 def classes_of(ctx, who: str) -> int:
@@ -31,6 +31,17 @@ class LabelEmbedding(nn.Module):
             raise GanforgeError(f"{who} is conditional and needs class labels y; use a conditional objective "
                                 "(conditional, acgan) or set `conditional: false`")
         return self.table(y.long())
+
+
+class LabelConditioned:
+    """Mixin of nets with an optional label ``embedding``: ``conditional`` (the ``Conditioned``
+    capability) says whether they take a class label ``y`` too."""
+
+    embedding: "LabelEmbedding | None"
+
+    @property
+    def conditional(self) -> bool:
+        return self.embedding is not None
 
 
 def embedding_for(conditional: bool, embed_dim: int | None, ctx, who: str) -> LabelEmbedding | None:

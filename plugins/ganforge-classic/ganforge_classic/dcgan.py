@@ -8,8 +8,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.errors import GanforgeError
-from ganforge_classic.conditioning import check_aux_with_pack, embedding_for
+from ganforge.sdk import GanforgeError
+from ganforge_classic.conditioning import LabelConditioned, check_aux_with_pack, embedding_for
 from ganforge_classic.packing import pack
 
 
@@ -31,7 +31,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(LabelConditioned, nn.Module):
     """z (and, when conditional, a label embedding) -> transposed convolutions -> an image."""
 
     def __init__(self, z_dim: int, shape: tuple[int, ...], width: int = 64, max_width: int = 512,
@@ -77,7 +77,7 @@ def conv_trunk(channels: int, size: int, width: int, max_width: int, norm: str) 
     return nn.Sequential(*layers), channels
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(LabelConditioned, nn.Module):
     """An image (with label-embedding channels when conditional) -> strided convolutions ->
     one logit per image, or per pack of ``pack`` images. With ``aux_outputs`` it also returns
     an auxiliary head's outputs: ``(logit, aux)``."""

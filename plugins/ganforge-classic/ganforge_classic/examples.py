@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge import hookimpl
-from ganforge.builtin.examples import classifier_file, inception_weights, npz_file
+from ganforge.sdk import example_classifier, example_inception_weights, example_npz, hookimpl
 
 TRAIN = {"steps": 2, "batch_size": 8, "log_every": 1, "sample_every": 100, "sample_count": 4, "checkpoint_every": 100}
 RING = {"type": "gaussian-mixture", "size": 64}
@@ -24,10 +23,10 @@ def recipe(name: str, data: dict, models: dict, objective: dict | str, **section
 
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
-    weights = str(inception_weights(folder / "weights"))
+    weights = str(example_inception_weights(folder / "weights"))
     features = {"weights": weights, "samples": 8, "reference_samples": 8, "download": False}
-    digits = str(npz_file(folder / "digits.npz"))
-    shapes_labels = str(npz_file(folder / "shapes-labels.npz", shape=(16, 16, 3), classes=6))
+    digits = str(example_npz(folder / "digits.npz"))
+    shapes_labels = str(example_npz(folder / "shapes-labels.npz", shape=(16, 16, 3), classes=6))
     return [
         recipe("kit-ring", RING, {"generator": MLP_G, "discriminator": {**MLP_D, "activation": "maxout"}},
                "unconditional", losses={"adversarial": "non-saturating", "gp": "gradient-penalty", "r1": "r1"},
@@ -46,7 +45,7 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
         recipe("kit-conditional", SHAPES, {"generator": {**DCGAN_G, "conditional": True},
                                            "discriminator": {**DCGAN_D, "conditional": True}}, "conditional",
                eval={"metrics": [{"type": "classifier-accuracy", "samples": 8,
-                                  "classifier": str(classifier_file(folder / "shapes-classifier.safetensors", 3, 6))}]}),
+                                  "classifier": str(example_classifier(folder / "shapes-classifier.safetensors", 3, 6))}]}),
         recipe("kit-acgan", SHAPES, {"generator": {**DCGAN_G, "conditional": True},
                                      "discriminator": {**DCGAN_D, "aux_outputs": 6}}, "acgan",
                eval={"metrics": [{"type": "heldout-accuracy", "samples": 16,
@@ -66,5 +65,5 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
         recipe("kit-stacked", {"type": "stacked-mnist", "path": digits, "length": 32, "size": 16},
                {"generator": DCGAN_G, "discriminator": {**DCGAN_D, "pack": 2}}, "unconditional",
                eval={"metrics": [{"type": "stacked-mnist", "samples": 8,
-                                  "classifier": str(classifier_file(folder / "digit-classifier.safetensors", 1, 10))}]}),
+                                  "classifier": str(example_classifier(folder / "digit-classifier.safetensors", 1, 10))}]}),
     ]

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge import distributed
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets, truncated_normal
+from ganforge.sdk import (
+    Batch, GanforgeError, Generated, Logs, Nets, generator_adversarial, rank_rand, rank_randn, truncated_normal,
+)
 from ganforge_classic.objectives import Unconditional, check_aux, random_classes
 
 
@@ -36,7 +36,7 @@ class InfoGAN(Unconditional):
 
     def codes(self, n: int, device: torch.device) -> tuple[list[Tensor], Tensor]:
         categorical = [random_classes(n, k, device) for k in self.categorical]
-        continuous = distributed.rand(n, self.continuous, device=device) * 2 - 1
+        continuous = rank_rand(n, self.continuous, device=device) * 2 - 1
         return categorical, continuous
 
     def latent(self, noise: Tensor, categorical: list[Tensor], continuous: Tensor) -> Tensor:
@@ -58,16 +58,27 @@ class InfoGAN(Unconditional):
         logs["q/loss"] = loss.detach()
         return loss, logs
 
-    def fakes(self, g, n: int, device: torch.device) -> tuple[Tensor, list[Tensor], Tensor]:
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        """Fakes with the codes they were made from (``categorical``: one column per code)."""
+        n, device = len(batch["x"]), batch["x"].device
         categorical, continuous = self.codes(n, device)
-        noise = distributed.randn(n, self.noise_dim, device=device)
-        return g(self.latent(noise, categorical, continuous)), categorical, continuous
+        noise = rank_randn(n, self.noise_dim, device=device)
+        fake = nets[self.generators[0]](self.latent(noise, categorical, continuous))
+        columns = torch.stack(categorical, 1) if categorical else torch.zeros(n, 0, dtype=torch.long, device=device)
+        return {"fake": fake, "categorical": columns, "continuous": continuous}
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    @staticmethod
+    def split(generated: Generated) -> tuple[list[Tensor], Tensor]:
+        return list(generated["categorical"].unbind(1)), generated["continuous"]
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         real = batch["x"]
-        with torch.no_grad():
-            fake, categorical, continuous = self.fakes(g, len(real), real.device)
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake = generated["fake"].detach()
+        categorical, continuous = self.split(generated)
         (real_logits, _), (fake_logits, q) = d(real), d(fake)
         information, logs = self.information_loss(q, categorical, continuous)
         loss = self.adversarial.discriminator(real_logits, fake_logits) + information
@@ -76,12 +87,12 @@ class InfoGAN(Unconditional):
         logs["d/loss"] = loss.detach()
         return loss, logs
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        fake, categorical, continuous = self.fakes(g, len(batch["x"]), batch["x"].device)
-        logits, q = d(fake)
-        information, _ = self.information_loss(q, categorical, continuous)
-        loss = self.adversarial.generator(logits) + information
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        generated = generated or self.generate(nets, batch)
+        logits, q = d(generated["fake"])
+        information, _ = self.information_loss(q, *self.split(generated))
+        loss = generator_adversarial(self.adversarial, logits, lambda: d(batch["x"])[0]) + information
         return loss, {"g/loss": loss.detach(), "g/loss_info": information.detach()}
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 from ganforge_classic.dcgan import dcgan_init
 
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ganforge_classic.conditioning import GaussianNoise, check_aux_with_pack, embedding_for
+from ganforge_classic.conditioning import GaussianNoise, LabelConditioned, check_aux_with_pack, embedding_for
 from ganforge_classic.packing import pack
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky-relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
@@ -44,7 +44,7 @@ def hidden_layers(size: int, width: int, depth: int, activation: str, *, maxout_
     return layers
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(LabelConditioned, nn.Module):
     """z (and, when conditional, a label embedding) -> hidden layers -> a sample of
     ``out_shape`` (tanh for images, linear for vectors)."""
 
@@ -73,7 +73,7 @@ class MLPGenerator(nn.Module):
                    tanh_output=info.is_image, embedding=embedding)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(LabelConditioned, nn.Module):
     """A sample (flattened; with its label embedding when conditional) -> hidden layers -> one
     logit per sample, or per pack of ``pack`` samples. With ``aux_outputs`` it also returns an
     auxiliary head's outputs: ``(logit, aux)``."""

@@ -8,10 +8,10 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ganforge import distributed
-from ganforge.errors import GanforgeError
-from ganforge.losses import Wasserstein
-from ganforge.objective import Logs, Nets, Objective
+from ganforge.sdk import (
+    AuxiliaryHead, Batch, GanforgeError, Generated, Logs, Nets, Objective, Wasserstein, generator_adversarial,
+    rank_rand, rank_randn,
+)
 
 
 class AdversarialGame(Objective):
@@ -38,10 +38,12 @@ class AdversarialGame(Objective):
 
     def regularise(self, loss: Tensor, logs: Logs, critic: Callable[[Tensor], Tensor], real: Tensor,
                    fake: Tensor) -> Tensor:
-        """Add each regulariser's penalty (``critic`` maps inputs to real/fake logits)."""
+        """Add the penalty of each regulariser due this step (``critic`` maps inputs to real/fake logits)."""
         if self.regularisers:
             logs["d/loss_adv"] = loss.detach()
         for name, regulariser in self.regularisers.items():
+            if not regulariser.due():
+                continue
             penalty = regulariser(critic, real, fake)
             logs[f"d/{name}"] = penalty.detach()
             loss = loss + penalty
@@ -57,11 +59,11 @@ def require_labels(batch: dict[str, Tensor], objective: str) -> Tensor:
 
 def random_classes(n: int, classes: int, device: torch.device) -> Tensor:
     """Uniform class indices for this rank's ``n`` items (its slice of the global draw)."""
-    return (distributed.rand(n, device=device) * classes).long().clamp_(max=classes - 1)
+    return (rank_rand(n, device=device) * classes).long().clamp_(max=classes - 1)
 
 
 def check_aux(d: torch.nn.Module, name: str, needed: int, objective: str, what: str) -> None:
-    have = getattr(d, "aux_outputs", 0)
+    have = d.aux_outputs if isinstance(d, AuxiliaryHead) else 0
     if have != needed:
         raise GanforgeError(f"the {objective} objective needs discriminator {name!r} with `aux_outputs: {needed}` "
                             f"({what}); it has {have}. Set models.{name}.aux_outputs: {needed}")
@@ -78,13 +80,22 @@ class Unconditional(AdversarialGame):
         self.use_losses(ctx.losses)
 
     def noise(self, n: int, device: torch.device) -> Tensor:
-        return distributed.randn(n, self.z_dim, device=device)  # this rank's share of the global batch
+        return rank_randn(n, self.z_dim, device=device)  # this rank's share of the global batch
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
         real = batch["x"]
+        return {"fake": nets[self.generators[0]](self.noise(len(real), real.device))}
+
+    def fake(self, nets: Nets, batch: Batch, generated: Generated | None) -> Tensor:
+        """This step's shared fakes, detached, or fresh ones (earlier steps of a k:1 schedule)."""
+        if generated is not None:
+            return generated["fake"].detach()
         with torch.no_grad():
-            fake = g(self.noise(len(real), real.device))
+            return self.generate(nets, batch)["fake"]
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        real, fake = batch["x"], self.fake(nets, batch, generated)
         real_logits, fake_logits = d(real), d(fake)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
         logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
@@ -92,10 +103,10 @@ class Unconditional(AdversarialGame):
         logs["d/loss"] = loss.detach()
         return loss, logs
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        fake = g(self.noise(len(batch["x"]), batch["x"].device))
-        loss = self.adversarial.generator(d(fake))
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        fake = (generated or self.generate(nets, batch))["fake"]
+        loss = generator_adversarial(self.adversarial, d(fake), lambda: d(batch["x"]))
         return loss, {"g/loss": loss.detach()}
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:

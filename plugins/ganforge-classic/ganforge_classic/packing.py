@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 
 
 def pack(x: Tensor, m: int) -> Tensor:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganforge import ObjectiveParams, Params, hookimpl
+from ganforge.sdk import ObjectiveParams, Params, hookimpl
 from ganforge_classic.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 

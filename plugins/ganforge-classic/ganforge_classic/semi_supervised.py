@@ -10,9 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge import distributed
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets
+from ganforge.sdk import Batch, GanforgeError, Generated, LabelledData, Logs, Nets, current_world, generator_adversarial, rank_rand
 from ganforge_classic.objectives import Unconditional, check_aux
 
 
@@ -34,9 +32,8 @@ def balanced_subset(labels: Tensor, size: int, classes: int, seed: int) -> Tenso
 
 def labels_of(data: Any) -> Tensor:
     """Every item's label: the adapter's ``labels`` array when it has one, else item by item."""
-    labels = getattr(data, "labels", None)
-    if labels is not None:
-        return torch.as_tensor(labels).long().flatten()
+    if isinstance(data, LabelledData) and data.labels is not None:
+        return torch.as_tensor(data.labels).long().flatten()
     return torch.tensor([int(data[i]["y"]) for i in range(len(data))])
 
 
@@ -79,15 +76,14 @@ class SemiSupervised(Unconditional):
         if self.labelled_x is None:
             raise GanforgeError("the semi-supervised objective was built without data; it can sample and "
                                 "classify but not train")
-        n = max(1, self.labelled_batch // distributed.current().size)
-        index = (distributed.rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
+        n = max(1, self.labelled_batch // current_world().size)
+        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
         return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         real = batch["x"]  # its labels are not used: only the labelled subset's are
-        with torch.no_grad():
-            fake = g(self.noise(len(real), real.device))
+        fake = self.fake(nets, batch, generated)
         real_logits, fake_logits = self.real_logit(d(real)), self.real_logit(d(fake))
         unsupervised = self.adversarial.discriminator(real_logits, fake_logits)
         x, y = self.labelled(real.device)
@@ -101,16 +97,16 @@ class SemiSupervised(Unconditional):
         logs["d/loss"] = loss.detach()
         return loss, logs
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         real = batch["x"]
-        fake = g(self.noise(len(real), real.device))
+        fake = (generated or self.generate(nets, batch))["fake"]
         if self.feature_matching:
             with torch.no_grad():
                 target = d.features(real).float().mean(0)
             loss = (d.features(fake).float().mean(0) - target).pow(2).mean()
         else:
-            loss = self.adversarial.generator(self.real_logit(d(fake)))
+            loss = generator_adversarial(self.adversarial, self.real_logit(d(fake)), lambda: self.real_logit(d(real)))
         return loss, {"g/loss": loss.detach()}
 
     def classify(self, nets: Nets, x: Tensor) -> Tensor:

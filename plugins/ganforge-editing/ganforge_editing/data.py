@@ -10,10 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganforge.data.image_folder import ImageFolder
-from ganforge.data.info import DataInfo
-from ganforge.data.shapes import Shapes
-from ganforge.errors import DataError
+from ganforge.sdk import DataAdapter, DataError, DataInfo, EpochAware, ImageFolder, Shapes
 
 
 def downscale(images: Tensor, scale: int) -> Tensor:
@@ -29,7 +26,7 @@ def upscale(images: Tensor, scale: int) -> Tensor:
     return F.interpolate(images, scale_factor=scale, mode="bicubic", align_corners=False).clamp(-1, 1)
 
 
-class SuperResolution(Dataset):
+class SuperResolution(DataAdapter):
     """(low-resolution, high-resolution) pairs: each image downscaled by ``scale``."""
 
     def __init__(self, images: Dataset, scale: int):
@@ -47,7 +44,7 @@ class SuperResolution(Dataset):
         return len(self.images)
 
     def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.images, "set_epoch"):
+        if isinstance(self.images, EpochAware):
             self.images.set_epoch(epoch)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
@@ -68,7 +65,7 @@ def hole_mask(side: int, mask: str, fraction: float, rng: np.random.Generator) -
     return out
 
 
-class Inpainting(Dataset):
+class Inpainting(DataAdapter):
     """(image with a hole + the hole's mask, image) pairs. The source has the image's channels
     with the hole set to 0 (mid grey) and one more channel, the mask."""
 
@@ -87,7 +84,7 @@ class Inpainting(Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
-        if hasattr(self.images, "set_epoch"):
+        if isinstance(self.images, EpochAware):
             self.images.set_epoch(epoch)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:

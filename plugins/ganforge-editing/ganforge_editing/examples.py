@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge import hookimpl
-from ganforge.builtin.examples import image_files
+from ganforge.sdk import example_images, hookimpl
 
 TRAIN = {"steps": 2, "batch_size": 4, "log_every": 1, "sample_every": 100, "sample_count": 2, "checkpoint_every": 100}
 SR_D = {"type": "srgan-discriminator", "width": 4, "layers": 4, "dense": 8}
@@ -19,7 +18,7 @@ def recipe(name: str, data: dict, models: dict, objective: dict | str, **section
 
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
-    images = image_files(folder / "images", count=4, size=16, classes=1)
+    images = example_images(folder / "images", count=4, size=16, classes=1)
     sr = {"type": "shapes-super-resolution", "size": 16, "length": 8, "factor": 2}
     hole = {"type": "shapes-inpainting", "size": 16, "length": 8}
     return [

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 
 
 # ----------------------------------------------------------------- paths
@@ -76,7 +76,7 @@ def save_strip(images: Tensor, rows: int, out: Path) -> Path:
     """Rows of images as one PNG, or as an animated GIF (one frame per column) for .gif."""
     from PIL import Image
 
-    from ganforge.samples import comparison_sheet, save_png
+    from ganforge.sdk import comparison_sheet, save_png
 
     steps = len(images) // rows
     grid = images.view(rows, steps, *images.shape[1:])
@@ -102,18 +102,18 @@ def new_encoder(model: Any, width: int = 64, from_discriminator: bool = False) -
     """A DCGAN-style encoder of the model's images into its latent size; with
     ``from_discriminator``, its trunk starts as a copy of the discriminator's (which must be a
     dcgan-discriminator of the same width with batch norm)."""
-    from ganforge_classic.dcgan import DCGANEncoder
+    from ganforge_classic import DCGANDiscriminator, DCGANEncoder
 
     check_latent_model(model)
     z_dim = model.contract()["inputs"]["z"]["shape"][0]
     if not from_discriminator:
         return DCGANEncoder(model.info.shape, z_dim, width), "random"
-    names = [n for n in model.objective.discriminators if hasattr(model.nets[n], "trunk")]
+    names = [n for n in model.objective.discriminators if isinstance(model.nets[n], DCGANDiscriminator)]
     if not names:
         raise GanforgeError("from_discriminator needs a dcgan-discriminator (it has no convolutional trunk to copy)")
     d = model.nets[names[0]]
     spec = model.run.recipe.models[names[0]]
-    encoder = DCGANEncoder(model.info.shape, z_dim, getattr(spec, "width", width), getattr(spec, "max_width", 512))
+    encoder = DCGANEncoder(model.info.shape, z_dim, spec.width, spec.max_width)
     try:
         encoder.trunk.load_state_dict(d.trunk.state_dict())
     except RuntimeError as exc:

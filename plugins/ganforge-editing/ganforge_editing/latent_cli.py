@@ -85,18 +85,16 @@ def add_latent_command(subparsers) -> None:
 # ----------------------------------------------------------------- helpers
 
 def _model(run: Path):
-    import ganforge
+    from ganforge.sdk import load
 
-    return ganforge.load(run)
+    return load(run)
 
 
 def _labelled_data(model, n: int):
     """Up to ``n`` images of the run's own data, all their labels by name, and the data's info."""
     import torch
 
-    from ganforge.build import build_run
-
-    data = build_run(model.run.recipe).data
+    data = model.training_data()
     items = [data[i] for i in range(min(n, len(data)))]
     labels = {k: torch.stack([item[k] for item in items]) for k in items[0] if k not in ("x", "source")}
     return torch.stack([item["x"] for item in items]), labels, data.info
@@ -109,7 +107,7 @@ def _data(model, n: int, factor: str = "y"):
 
 
 def _label(labels: dict, factor: str):
-    from ganforge.errors import GanforgeError
+    from ganforge.sdk import GanforgeError
 
     if factor not in labels:
         raise GanforgeError(f"the run's data has no label {factor!r}; it has {', '.join(sorted(labels)) or 'none'}")
@@ -127,7 +125,7 @@ def _names(labels, factor: str, info) -> tuple[object, list[str]]:
 def _selection(text: str, labels: dict, info) -> dict[str, int]:
     """``y=square,color=red`` as label values: a value's name (class names, colours, binary
     attributes) or its integer."""
-    from ganforge.errors import GanforgeError
+    from ganforge.sdk import GanforgeError
 
     where = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -153,8 +151,8 @@ def _load_encoder(model, path: Path | None):
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from ganforge.errors import GanforgeError
-    from ganforge_classic.dcgan import DCGANEncoder
+    from ganforge.sdk import GanforgeError
+    from ganforge_classic import DCGANEncoder
 
     path = path or model.folder / ENCODER_FILE
     if not Path(path).is_file():
@@ -171,7 +169,7 @@ def _load_attributes(model, path: Path | None) -> tuple[dict, list[str], dict]:
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from ganforge.errors import GanforgeError
+    from ganforge.sdk import GanforgeError
 
     path = path or model.folder / ATTRIBUTES_FILE
     if not Path(path).is_file():
@@ -190,7 +188,7 @@ def _read_images(files: list[Path], model):
     import torch
     from PIL import Image
 
-    from ganforge.data.images import convert, open_image, to_tensor
+    from ganforge.sdk import convert, open_image, to_tensor
 
     channels, size = model.info.shape[0], model.info.shape[-1]
     return torch.stack([to_tensor(convert(open_image(f, 3), channels).resize((size, size), Image.Resampling.BICUBIC))
@@ -211,7 +209,7 @@ def cmd_interpolate(args) -> int:
 def cmd_encode(args) -> int:
     import torch
 
-    from ganforge.samples import comparison_sheet, save_png
+    from ganforge.sdk import comparison_sheet, save_png
     from ganforge_editing.latent import new_encoder, reconstruct, save_encoder, train_encoder
 
     model = _model(args.run)
@@ -257,7 +255,7 @@ def cmd_attributes(args) -> int:
 def cmd_arithmetic(args) -> int:
     import torch
 
-    from ganforge.samples import comparison_sheet, save_png
+    from ganforge.sdk import comparison_sheet, save_png
     from ganforge_editing.latent import analogy, matching
 
     model = _model(args.run)
@@ -278,8 +276,7 @@ def cmd_arithmetic(args) -> int:
 def cmd_edit(args) -> int:
     import torch
 
-    from ganforge.errors import GanforgeError
-    from ganforge.samples import comparison_sheet, save_png
+    from ganforge.sdk import GanforgeError, comparison_sheet, save_png
     from ganforge_editing.latent import edit, rank_attributes
 
     model = _model(args.run)
@@ -307,12 +304,12 @@ def cmd_edit(args) -> int:
 
 
 def cmd_complete(args) -> int:
-    from ganforge.samples import comparison_sheet, save_png
+    from ganforge.sdk import comparison_sheet, save_png
     from ganforge_editing.data import hole_mask
     from ganforge_editing.latent import complete
 
     model = _model(args.run)
-    from ganforge_translation.translate import input_files
+    from ganforge_translation import input_files
 
     files = input_files(args.images)
     images = _read_images(files, model)
@@ -330,14 +327,11 @@ def cmd_complete(args) -> int:
 def cmd_degenerate(args) -> int:
     import torch
 
-    from ganforge.data.stream import BatchStream
-    from ganforge.samples import render, save_png
+    from ganforge.sdk import BatchStream, render, save_png
 
     model = _model(args.run)
     run, objective = model.run, model.objective
-    from ganforge.build import build_run
-
-    data = build_run(run.recipe).data
+    data = model.training_data()
     stream = BatchStream(data, run.recipe.train.batch_size, args.seed, device=model.device)
     for name in objective.discriminators:
         model.nets[name].requires_grad_(False)
@@ -363,7 +357,13 @@ def cmd_degenerate(args) -> int:
 
 
 def cmd_project(args) -> int:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from ganforge.sdk import GanforgeError
+
+        raise GanforgeError("latent project draws its picture with matplotlib, which is not installed: "
+                            "pip install 'ganforge[report]'") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

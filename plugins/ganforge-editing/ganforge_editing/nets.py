@@ -8,7 +8,7 @@ import math
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 
 
 class ResidualBlock(nn.Module):

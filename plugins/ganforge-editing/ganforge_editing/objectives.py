@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets
-from ganforge_translation.objectives import Translation, adversarial_d, adversarial_g, mean_logit
+from ganforge.sdk import (
+    Batch, GanforgeError, Generated, Logs, Nets, discriminator_adversarial, generator_adversarial, mean_logit,
+)
+from ganforge_translation import Translation
 
 
 class SRGAN(Translation):
@@ -37,26 +38,30 @@ class SRGAN(Translation):
     def pretraining(self) -> bool:
         return self.step < self.p.pretrain_steps
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        return {"fake": nets[self.generators[0]](batch["source"])}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         if self.pretraining:  # D waits: no gradient reaches it, so its optimizer leaves it unchanged
             zero = torch.zeros((), device=batch["x"].device, requires_grad=True)
             return zero, {"d/loss": zero.detach()}
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        with torch.no_grad():
-            fake = g(batch["source"])
-        real_logits, fake_logits = d(batch["x"]), d(fake)
-        loss = adversarial_d(self.adversarial, real_logits, fake_logits)
+        d = nets[self.discriminators[0]]
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        real_logits, fake_logits = d(batch["x"]), d(generated["fake"].detach())
+        loss = discriminator_adversarial(self.adversarial, real_logits, fake_logits)
         return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
-        fake, real = g(batch["source"]), batch["x"]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        fake, real = (generated or self.generate(nets, batch))["fake"], batch["x"]
         pixel = F.mse_loss(fake, real)
         logs = {"g/mse": pixel.detach()}
         if self.pretraining:
             return pixel, {**logs, "g/loss": pixel.detach()}
         content = self.content(fake, real) if self.p.content == "vgg" else pixel
-        adversarial = adversarial_g(self.adversarial, d(fake))
+        adversarial = generator_adversarial(self.adversarial, d(fake), lambda: d(real))
         loss = self.p.content_weight * content + self.p.adversarial_weight * adversarial
         return loss, {**logs, "g/loss": loss.detach(), "g/content": content.detach(), "g/adversarial": adversarial.detach()}
 
@@ -93,20 +98,25 @@ class ContextEncoder(Translation):
         self.one_way(reverse)
         return self.complete(source, nets[self.generators[0]](source))
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        return {"filled": nets[self.generators[0]](batch["source"])}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d = nets[self.discriminators[0]]
-        with torch.no_grad():
-            fake = self.translate(nets, batch["source"])
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake = self.complete(batch["source"], generated["filled"].detach())
         real_logits, fake_logits = d(batch["x"]), d(fake)
-        loss = self.p.adversarial_weight * adversarial_d(self.adversarial, real_logits, fake_logits)
+        loss = self.p.adversarial_weight * discriminator_adversarial(self.adversarial, real_logits, fake_logits)
         return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         source, real = batch["source"], batch["x"]
-        filled = g(source)
+        filled = (generated or self.generate(nets, batch))["filled"]
         hole = source[:, -1:]
         reconstruction = ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
-        adversarial = adversarial_g(self.adversarial, d(self.complete(source, filled)))
+        adversarial = generator_adversarial(self.adversarial, d(self.complete(source, filled)), lambda: d(real))
         loss = self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial
         return loss, {"g/loss": loss.detach(), "g/hole_l2": reconstruction.detach(), "g/adversarial": adversarial.detach()}

@@ -6,8 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ganforge import ObjectiveParams, Params, hookimpl
-from ganforge.builtin.data import ImageFolderParams, ShapesParams
+from ganforge.sdk import ImageFolderParams, ObjectiveParams, Params, ShapesParams, hookimpl
 from ganforge_editing.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 # ---------------------------------------------------------------- data
@@ -102,6 +101,9 @@ class SRGANParams(ObjectiveParams):
 
     def required_losses(self) -> tuple[str, ...]:
         return ("adversarial",) + (("content",) if self.content == "vgg" else ())
+
+    def unused_losses(self) -> tuple[str, ...]:
+        return () if self.content == "vgg" else ("content",)  # a pixel content loss needs no VGG19 weights
 
     @classmethod
     def loss_examples(cls) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from ganforge import Params, hookimpl
+from ganforge.sdk import Params, hookimpl
 
 
 class MLflowParams(Params):

@@ -51,5 +51,5 @@ class MLflowTracker:
 def mlflow_tracker(params: Any, ctx: Any) -> MLflowTracker:
     run_dir = Path(ctx.run_dir)
     uri = params.tracking_uri or f"file:{(run_dir / 'mlruns').resolve()}"
-    name = params.run_name or getattr(getattr(ctx, "recipe", None), "name", None) or run_dir.name
+    name = params.run_name or (ctx.recipe.name if ctx.recipe is not None else None) or run_dir.name
     return MLflowTracker(uri, params.experiment, name, params.log_images, run_dir)

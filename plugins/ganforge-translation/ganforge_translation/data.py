@@ -16,64 +16,16 @@ the same item of the same epoch is the same in every run and worker.
 
 from __future__ import annotations
 
-import hashlib
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import Dataset
 
-from ganforge.data.image_folder import ImageFolder
-from ganforge.data.images import UnreadableImage, convert, open_image, probe_image, to_tensor
-from ganforge.data.info import DataInfo
-from ganforge.data.shapes import Shapes
-from ganforge.errors import DataError
-from ganforge.train.files import file_sha256
-
-
-def image_files(root: Path, extensions: list[str]) -> list[Path]:
-    if not root.is_dir():
-        raise DataError(f"image folder {root} does not exist; point the recipe at a folder of images")
-    wanted = {e.lower() for e in extensions}
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in wanted and p.is_file())
-    if not files:
-        raise DataError(f"no images ({', '.join(sorted(wanted))}) found under {root}")
-    return files
-
-
-def readable(files: list, on_error: str, where: Path) -> list:
-    """The entries whose every file's header reads; unreadable ones raise or are skipped with a warning.
-    Each entry is a file or a tuple of files (a pair)."""
-    good, bad = [], []
-    for entry in files:
-        try:
-            for file in entry if isinstance(entry, tuple) else (entry,):
-                probe_image(file)
-            good.append(entry)
-        except UnreadableImage as exc:
-            bad.append(exc)
-    if bad and on_error == "raise":
-        if len(bad) == 1:
-            raise bad[0]
-        shown = "; ".join(f"{exc.path} ({exc.reason})" for exc in bad[:5])
-        raise DataError(f"cannot read {len(bad)} image files under {where}: {shown}. Remove or replace them, or "
-                        "set data.on_error: skip to leave them out")
-    if bad:
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) under {where} (data.on_error: skip)", stacklevel=3)
-    if not good:
-        raise DataError(f"none of the images under {where} can be read")
-    return good
-
-
-def files_fingerprint(files: list[Path], root: Path) -> str:
-    """A hash of each file's name and bytes: any added, removed or rewritten image changes it."""
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(f"{file.relative_to(root) if file.is_relative_to(root) else file}\0{file_sha256(file)}\n".encode())
-    return digest.hexdigest()
+from ganforge.sdk import (
+    DataAdapter, DataError, DataInfo, ImageFolder, Shapes, convert, files_fingerprint, list_images, open_image,
+    readable_images, to_tensor,
+)
 
 
 class Jitter:
@@ -112,7 +64,7 @@ def oriented(a: Tensor, b: Tensor, direction: str) -> dict[str, Tensor]:
     return {"source": source, "x": target}
 
 
-class PairedFolder(Dataset):
+class PairedFolder(DataAdapter):
     """pix2pix data: one folder of A|B images side by side (``root``), or two folders whose files
     match by name (``root_a``, ``root_b``; the extension may differ)."""
 
@@ -121,10 +73,11 @@ class PairedFolder(Dataset):
         self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
         if params.root is not None:
             self.where = Path(params.root)
-            self.entries = readable(image_files(self.where, params.extensions), params.on_error, self.where)
+            self.entries = readable_images(list_images(self.where, params.extensions), params.on_error, self.where)[0]
         else:
             self.where = Path(params.root_a)
-            self.entries = readable(self._matched(Path(params.root_a), Path(params.root_b)), params.on_error, self.where)
+            self.entries = readable_images(self._matched(Path(params.root_a), Path(params.root_b)), params.on_error,
+                                           self.where)[0]
         if params.limit:
             self.entries = self.entries[: params.limit]
         a, b = params.channels_a, params.channels_b
@@ -132,8 +85,8 @@ class PairedFolder(Dataset):
         self.info = translation_info(params, source, target, paired=True)
 
     def _matched(self, root_a: Path, root_b: Path) -> list[tuple[Path, Path]]:
-        files_a = {f.relative_to(root_a).with_suffix(""): f for f in image_files(root_a, self.p.extensions)}
-        files_b = {f.relative_to(root_b).with_suffix(""): f for f in image_files(root_b, self.p.extensions)}
+        files_a = {f.relative_to(root_a).with_suffix(""): f for f in list_images(root_a, self.p.extensions)}
+        files_b = {f.relative_to(root_b).with_suffix(""): f for f in list_images(root_b, self.p.extensions)}
         only_a, only_b = sorted(set(files_a) - set(files_b)), sorted(set(files_b) - set(files_a))
         if only_a or only_b:
             example = f"{only_a[0]} is in {root_a} only" if only_a else f"{only_b[0]} is in {root_b} only"
@@ -169,7 +122,7 @@ class PairedFolder(Dataset):
         return oriented(a, b, self.p.direction)
 
 
-class UnpairedFolder(Dataset):
+class UnpairedFolder(DataAdapter):
     """CycleGAN data: ``root/<split>A`` and ``root/<split>B``. Item ``i`` is A image ``i`` (modulo
     their count) and a B image drawn at random per epoch (in order, without jitter)."""
 
@@ -186,7 +139,7 @@ class UnpairedFolder(Dataset):
                 present = sorted(p.name for p in root.iterdir() if p.is_dir())
                 raise DataError(f"unpaired-folder needs {folder} (CycleGAN's {params.split}A/ and {params.split}B/); "
                                 f"{root} has {present or 'no folders'}")
-        self.files = {side: readable(image_files(folder, params.extensions), params.on_error, folder)[: params.limit]
+        self.files = {side: readable_images(list_images(folder, params.extensions), params.on_error, folder)[0][: params.limit]
                       for side, folder in folders.items()}
         self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
         a, b = params.channels_a, params.channels_b
@@ -228,7 +181,7 @@ def canny(image: Tensor, params) -> Tensor:
     return (edges * 2 - 1).expand(params.edge_channels, -1, -1).contiguous()
 
 
-class Edges(Dataset):
+class Edges(DataAdapter):
     """(Canny edges, image) pairs made from any image folder (edges2faces, edges2shoes)."""
 
     def __init__(self, params, seed: int):
@@ -251,7 +204,7 @@ class Edges(Dataset):
         return {"source": canny(image, self.p), "x": image}
 
 
-class ShapesEdges(Dataset):
+class ShapesEdges(DataAdapter):
     """Paired built-in data: the Canny edges of a procedural polygon -> the filled polygon."""
 
     def __init__(self, params, seed: int):
@@ -270,7 +223,7 @@ class ShapesEdges(Dataset):
         return {"source": canny(image, self.p), "x": image}
 
 
-class ShapesRecolor(Dataset):
+class ShapesRecolor(DataAdapter):
     """Built-in colour A <-> colour B data: polygons filled with ``colors_a`` as sources and with
     ``colors_b`` as targets. Unpaired by default (each source's partner is another random
     polygon); with ``paired`` the target is the source polygon itself recoloured, colour ``k`` of

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 from ganforge_translation.generators import translation_shapes
 from ganforge_translation.layers import conv_bias, init_weights, norm_layer
 

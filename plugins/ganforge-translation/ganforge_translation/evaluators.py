@@ -7,8 +7,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from ganforge.errors import GanforgeError
-from ganforge.eval.evaluators import Evaluator
+from ganforge.sdk import CycleConsistent, Evaluator
 
 
 class CycleError(Evaluator):
@@ -17,6 +16,7 @@ class CycleError(Evaluator):
     name = "cycle-error"
     needs = "nets"
     keys = ("cycle_error", "cycle_error_a", "cycle_error_b")
+    objective_needs = (CycleConsistent,)
 
     def __init__(self, params: Any):
         self.p, self.samples = params, params.samples
@@ -27,10 +27,7 @@ class CycleError(Evaluator):
 
     @torch.no_grad()
     def measure(self, run: Any, nets: dict, batch_size: int) -> None:
-        cycle = getattr(run.objective, "cycle_errors", None)
-        if cycle is None:
-            raise GanforgeError(f"cycle-error needs a game with generators both ways (cyclegan); "
-                                f"{run.recipe.objective.type!r} has one")
+        cycle = run.objective.cycle_errors
         data = self.session.require_data("cycle-error")
         errors: dict[str, list[torch.Tensor]] = {"a": [], "b": []}
         self.count = 0

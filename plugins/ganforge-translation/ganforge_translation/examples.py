@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge import hookimpl
-from ganforge.builtin.examples import image_files, random_weights
+from ganforge.sdk import example_images, example_weights, hookimpl
 
 TRAIN = {"steps": 2, "batch_size": 4, "log_every": 1, "sample_every": 100, "sample_count": 2, "checkpoint_every": 100}
 EDGES = {"type": "shapes-edges", "size": 16, "length": 16}
@@ -21,14 +20,13 @@ def recipe(name: str, data: dict, models: dict, objective: dict | str, **section
 
 
 def lpips_backbone(folder: Path) -> Path:
-    """Random AlexNet convolutions (LPIPS reads only the trunk) under torchvision's name."""
+    """Random AlexNet weights under torchvision's name (the whole net: torchvision loads it whole)."""
     path = folder / "alexnet-owt-7be5be79.pth"
     if path.is_file():
         return path
     from torchvision.models import AlexNet
 
-    trunk = AlexNet().features
-    return random_weights(path, {f"features.{k}": v for k, v in trunk.state_dict().items()})
+    return example_weights(path, AlexNet().state_dict())
 
 
 def vgg_trunk(folder: Path) -> Path:
@@ -37,15 +35,15 @@ def vgg_trunk(folder: Path) -> Path:
         return path
     from torchvision.models.vgg import cfgs, make_layers
 
-    return random_weights(path, {f"features.{k}": v for k, v in make_layers(cfgs["E"])[:2].state_dict().items()})
+    return example_weights(path, {f"features.{k}": v for k, v in make_layers(cfgs["E"])[:2].state_dict().items()})
 
 
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
-    pairs = image_files(folder / "pairs", count=4, size=16, classes=1, width=32)
+    pairs = example_images(folder / "pairs", count=4, size=16, classes=1, width=32)
     unpaired = folder / "unpaired"
     for side in ("trainA", "trainB"):
-        image_files(unpaired / side, count=4, size=16, classes=1)
+        example_images(unpaired / side, count=4, size=16, classes=1)
     return [
         recipe("kit-pix2pix", EDGES, {"generator": UNET, "discriminator": {**PATCH, "conditional": True}}, "pix2pix",
                eval={"data": {**EDGES, "seed": 5}, "metrics": ["l1", "psnr", "ssim"]}),
@@ -70,6 +68,6 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
                                       "weights": str(vgg_trunk(folder / "weights")), "download": False}}),
         {"data": {"type": "paired-folder", "root": str(pairs / "class0"), "load_size": 18, "crop_size": 16}},
         {"data": {"type": "unpaired-folder", "root": str(unpaired), "load_size": 18, "crop_size": 16}},
-        {"data": {"type": "edges", "root": str(image_files(folder / "faces", count=4, size=16)), "size": 16}},
+        {"data": {"type": "edges", "root": str(example_images(folder / "faces", count=4, size=16)), "size": 16}},
         {"data": dict(RECOLOR)},
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 from ganforge_translation.layers import NoiseDropout, conv_bias, init_weights, norm_layer, resnet_trunk, to_image
 
 

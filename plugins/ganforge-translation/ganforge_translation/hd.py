@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
+from ganforge.sdk import GanforgeError
 from ganforge_translation.generators import translation_shapes
 from ganforge_translation.layers import ResnetBlock, conv_bias, init_weights, norm_layer, resnet_trunk, to_image
 

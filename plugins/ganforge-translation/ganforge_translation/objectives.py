@@ -9,30 +9,22 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.errors import GanforgeError
-from ganforge.objective import Logs, Nets, Objective
-from ganforge_translation.discriminators import scales
+from ganforge.sdk import (
+    AdversarialLoss, Batch, Conditioned, GanforgeError, Generated, Logs, Nets, Objective, discriminator_adversarial,
+    generator_adversarial, mean_logit,
+)
 from ganforge_translation.hd import half
 
 
 def unwrap(net: nn.Module) -> nn.Module:
     """The net inside a DistributedDataParallel wrapper (or the net itself)."""
-    return getattr(net, "module", net)
-
-
-def adversarial_d(loss, real, fake) -> Tensor:
-    """The adversarial loss averaged over a discriminator's scales."""
-    real, fake = scales(real), scales(fake)
-    return sum(loss.discriminator(r, f) for r, f in zip(real, fake)) / len(real)
-
-
-def adversarial_g(loss, fake) -> Tensor:
-    fake = scales(fake)
-    return sum(loss.generator(f) for f in fake) / len(fake)
+    return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
 
 class Translation(Objective):
@@ -54,13 +46,13 @@ class Translation(Objective):
                                 "unpaired; use paired data (paired-folder, edges, shapes-edges) or the cyclegan objective")
         self.info = info
         self.adversarial = ctx.losses.get("adversarial")
-        if getattr(self.adversarial, "role", None) != "adversarial":
+        if not isinstance(self.adversarial, AdversarialLoss):
             raise GanforgeError(f"the {self.name} objective needs losses.adversarial to be an adversarial loss "
                                 "(least-squares, non-saturating, hinge, ...)")
 
     def check_discriminator(self, ctx, name: str, conditional: bool) -> None:
         d = ctx.nets[name]
-        if bool(getattr(d, "conditional", False)) != conditional:
+        if (isinstance(d, Conditioned) and d.conditional) != conditional:
             want = "true: it judges (source, image) pairs" if conditional else "false: it judges images alone"
             raise GanforgeError(f"the {self.name} objective needs models.{name}.conditional: {want}")
 
@@ -113,29 +105,30 @@ class Pix2Pix(Translation):
         self.check_discriminator(ctx, params.discriminator, conditional=True)
         self.check_losses(ctx, {"adversarial"})
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        return {"fake": nets[self.generators[0]](batch["source"])}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         source, real = batch["source"], batch["x"]
-        with torch.no_grad():
-            fake = g(source)
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake = generated["fake"].detach()
         real_logits, fake_logits = d(real, source), d(fake, source)
-        loss = self.p.discriminator_weight * adversarial_d(self.adversarial, real_logits, fake_logits)
+        loss = self.p.discriminator_weight * discriminator_adversarial(self.adversarial, real_logits, fake_logits)
         return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, d = nets[self.generators[0]], nets[self.discriminators[0]]
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
         source, real = batch["source"], batch["x"]
-        fake = g(source)
-        adversarial = adversarial_g(self.adversarial, d(fake, source))
+        fake = (generated or self.generate(nets, batch))["fake"]
+        adversarial = generator_adversarial(self.adversarial, d(fake, source), lambda: d(real, source))
         distance = F.l1_loss if self.p.reconstruction == "l1" else F.mse_loss
         reconstruction = distance(fake, real)
         loss = adversarial + self.p.reconstruction_weight * reconstruction
         return loss, {"g/loss": loss.detach(), "g/adversarial": adversarial.detach(),
                       f"g/{self.p.reconstruction}": reconstruction.detach()}
-
-
-def mean_logit(logits) -> Tensor:
-    return torch.stack([l.detach().float().mean() for l in scales(logits)]).mean()
 
 
 class ImagePool:
@@ -177,9 +170,8 @@ class CycleGAN(Translation):
     ``cycle_weight`` x (|F(G(a)) - a| + |G(F(b)) - b|) and ``identity_weight`` x ``cycle_weight`` x
     (|G(b) - b| + |F(a) - a|). Each D sees fakes through a history pool of ``pool_size`` images.
 
-    The fakes a D step judges are those of the previous G step (as in CycleGAN, where D is
-    updated with the fakes G just made), so a step runs each generator only once; the very first
-    D step makes its own."""
+    Each step runs G(a) and F(b) once (``generate``): the D step judges those fakes (through the
+    pools) and the G step trains on them, as the reference loop does."""
 
     name = "cyclegan"
     needs_paired_data = False
@@ -198,27 +190,30 @@ class CycleGAN(Translation):
                                 "objective.identity_weight: 0")
         self.device = ctx.device
         self.pools = {"fake_b": ImagePool(params.pool_size), "fake_a": ImagePool(params.pool_size)}
-        self.last: dict[str, Tensor] = {}
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
-        g, f = nets[self.p.generator], nets[self.p.reverse_generator]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        return {"fake_b": nets[self.p.generator](batch["source"]), "fake_a": nets[self.p.reverse_generator](batch["x"])}
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d_b, d_a = nets[self.p.discriminator], nets[self.p.reverse_discriminator]
         a, b = batch["source"], batch["x"]
-        if not self.last:
+        if generated is None:
             with torch.no_grad():
-                self.last = {"fake_b": g(a), "fake_a": f(b)}
-        fake_b, fake_a = self.pools["fake_b"].query(self.last["fake_b"]), self.pools["fake_a"].query(self.last["fake_a"])
-        loss_b = adversarial_d(self.adversarial, d_b(b), d_b(fake_b))
-        loss_a = adversarial_d(self.adversarial, d_a(a), d_a(fake_a))
+                generated = self.generate(nets, batch)
+        fake_b, fake_a = self.pools["fake_b"].query(generated["fake_b"]), self.pools["fake_a"].query(generated["fake_a"])
+        loss_b = discriminator_adversarial(self.adversarial, d_b(b), d_b(fake_b))
+        loss_a = discriminator_adversarial(self.adversarial, d_a(a), d_a(fake_a))
         return loss_a + loss_b, {"d/loss": (loss_a + loss_b).detach(), "d_b/loss": loss_b.detach(),
                                  "d_a/loss": loss_a.detach()}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         g, f = nets[self.p.generator], nets[self.p.reverse_generator]
         d_b, d_a = nets[self.p.discriminator], nets[self.p.reverse_discriminator]
         a, b = batch["source"], batch["x"]
-        fake_b, fake_a = g(a), f(b)
-        adversarial = adversarial_g(self.adversarial, d_b(fake_b)) + adversarial_g(self.adversarial, d_a(fake_a))
+        generated = generated or self.generate(nets, batch)
+        fake_b, fake_a = generated["fake_b"], generated["fake_a"]
+        adversarial = (generator_adversarial(self.adversarial, d_b(fake_b), lambda: d_b(b))
+                       + generator_adversarial(self.adversarial, d_a(fake_a), lambda: d_a(a)))
         cycle = F.l1_loss(f(fake_b), a) + F.l1_loss(g(fake_a), b)
         loss = adversarial + self.p.cycle_weight * cycle
         logs = {"g/adversarial": adversarial.detach(), "g/cycle": cycle.detach()}
@@ -226,7 +221,6 @@ class CycleGAN(Translation):
             identity = F.l1_loss(g(b), b) + F.l1_loss(f(a), a)
             loss = loss + self.p.identity_weight * self.p.cycle_weight * identity
             logs["g/identity"] = identity.detach()
-        self.last = {"fake_b": fake_b.detach(), "fake_a": fake_a.detach()}
         logs["g/loss"] = loss.detach()
         return loss, logs
 
@@ -240,15 +234,22 @@ class CycleGAN(Translation):
         return {"a": ((f(g(a)) - a).abs() / 2).flatten(1).mean(1), "b": ((g(f(b)) - b).abs() / 2).flatten(1).mean(1)}
 
     def state_dict(self) -> dict:
-        state = {name: pool.state_dict() for name, pool in self.pools.items()}
-        state["last"] = {k: v.cpu() for k, v in self.last.items()}
-        return state
+        return {name: pool.state_dict() for name, pool in self.pools.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        for name, pool in self.pools.items():
+        for name, pool in self.pools.items():  # checkpoints before the shared forward also hold "last": unused
             if name in state:
                 pool.load_state_dict(state[name], self.device)
-        self.last = {k: v.to(self.device) for k, v in state.get("last", {}).items()}
+
+
+@runtime_checkable
+class CoarseToFine(Protocol):
+    """A generator trained coarse to fine (``pix2pixhd-generator``): ``coarse(source_half)`` is its
+    global part alone at half resolution, and ``freeze_global`` holds that part fixed."""
+
+    freeze_global: bool
+
+    def coarse(self, source_half: Tensor) -> Tensor: ...
 
 
 class Pix2PixHD(Translation):
@@ -270,7 +271,7 @@ class Pix2PixHD(Translation):
             raise GanforgeError("the pix2pixhd objective's perceptual_weight needs losses.perceptual "
                                 "(for example {type: vgg-perceptual}); or set objective.perceptual_weight: 0")
         g = ctx.nets[params.generator]
-        if params.coarse_steps and not hasattr(g, "coarse"):
+        if params.coarse_steps and not isinstance(g, CoarseToFine):
             raise GanforgeError(f"objective.coarse_steps trains a global generator first, but models.{params.generator} "
                                 "has none; use pix2pixhd-generator or set coarse_steps: 0")
         d = ctx.nets[params.discriminator]
@@ -286,32 +287,42 @@ class Pix2PixHD(Translation):
             return "coarse"
         return "freeze-global" if self.steps_done < self.p.coarse_steps + self.p.freeze_global_steps else "fine"
 
-    def generate(self, nets: Nets, source: Tensor, real: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(fake, source, real) at the resolution of the current stage."""
-        g = nets[self.generators[0]]
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        """The fake with the source and real images, all at the resolution of the current stage."""
+        g, source, real = nets[self.generators[0]], batch["source"], batch["x"]
         if self.stage() == "coarse":
             source, real = half(source), half(real)
-            return g(source, coarse=True), source, real  # through forward, so DDP syncs its gradients
+            return {"fake": g(source, coarse=True), "source": source, "real": real}  # through forward: DDP syncs
         unwrap(g).freeze_global = self.stage() == "freeze-global"
-        return g(source), source, real
+        return {"fake": g(source), "source": source, "real": real}
 
-    def discriminator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d = nets[self.discriminators[0]]
-        with torch.no_grad():
-            fake, source, real = self.generate(nets, batch["source"], batch["x"])
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake, source, real = generated["fake"].detach(), generated["source"], generated["real"]
         real_logits, fake_logits = d(real, source), d(fake, source)
-        loss = 0.5 * adversarial_d(self.adversarial, real_logits, fake_logits)
+        loss = 0.5 * discriminator_adversarial(self.adversarial, real_logits, fake_logits)
         return loss, {"d/loss": loss.detach(), "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
 
-    def generator_loss(self, nets: Nets, batch: dict[str, Tensor]) -> tuple[Tensor, Logs]:
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d = nets[self.discriminators[0]]
-        fake, source, real = self.generate(nets, batch["source"], batch["x"])
+        generated = generated or self.generate(nets, batch)
+        fake, source, real = generated["fake"], generated["source"], generated["real"]
         fake_features = d(fake, source, features=True)
-        adversarial = adversarial_g(self.adversarial, [scale[-1] for scale in fake_features])
+        real_features: list = []
+
+        def real_logits() -> list[Tensor]:  # D's features of the real pairs, computed once if at all
+            if not real_features:
+                with torch.no_grad():
+                    real_features.extend(d(real, source, features=True))
+            return [scale[-1] for scale in real_features]
+
+        adversarial = generator_adversarial(self.adversarial, [scale[-1] for scale in fake_features], real_logits)
         loss, logs = adversarial, {"g/adversarial": adversarial.detach()}
         if self.p.feature_matching_weight:
-            with torch.no_grad():
-                real_features = d(real, source, features=True)
+            real_logits()
             matching = feature_matching(fake_features, real_features)
             loss = loss + self.p.feature_matching_weight * matching
             logs["g/feature_matching"] = matching.detach()

@@ -6,9 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ganforge import ObjectiveParams, Params, hookimpl
-from ganforge.builtin.data import ImageFolderParams, ShapesParams
-from ganforge.params import RecipePath
+from ganforge.sdk import ImageFolderParams, ObjectiveParams, Params, RecipePath, ShapesParams, hookimpl
 from ganforge_translation.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".bmp", ".webp"]
@@ -203,6 +201,9 @@ class Pix2PixHDParams(ObjectiveParams):
 
     def required_losses(self) -> tuple[str, ...]:
         return ("adversarial",) + (("perceptual",) if self.perceptual_weight else ())
+
+    def unused_losses(self) -> tuple[str, ...]:
+        return () if self.perceptual_weight else ("perceptual",)  # no VGG19 weights needed at weight 0
 
     @classmethod
     def default_losses(cls) -> dict:

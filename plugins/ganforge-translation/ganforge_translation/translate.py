@@ -8,15 +8,14 @@ reverse generator (CycleGAN) and is an error for one-way models."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-from ganforge.data.images import convert, open_image, to_tensor
-from ganforge.errors import GanforgeError
-from ganforge.samples import comparison_sheet, save_png, to_uint8
+from ganforge.sdk import (
+    GanforgeError, Translates, comparison_sheet, convert, load, open_image, save_png, to_tensor, to_uint8,
+)
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -37,7 +36,8 @@ def input_files(inputs: list[Path]) -> list[Path]:
 
 
 def trained_direction(recipe) -> str:
-    return getattr(recipe.data, "direction", "AtoB")
+    """The direction the run's data was read in (AtoB for data without one)."""
+    return recipe.data.model_dump().get("direction", "AtoB")
 
 
 def load_pair(path: Path, direction: str, channels: tuple[int, int], size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -59,11 +59,9 @@ def translate_files(checkpoint: Path, inputs: list[Path], out: Path, direction: 
     """Translate every image of ``inputs`` into ``out`` (one PNG each, named after the input) and
     write ``out/sheets/<name>.png`` (input | output | target when known) and ``out/comparison.png``
     (the first 16 rows). Returns the output files."""
-    from ganforge.pipeline import load_generator
-
-    run, _ = load_generator(checkpoint, device=device)
-    objective, info = run.objective, run.ctx.data_info
-    if not hasattr(objective, "translate") or info is None or not info.is_translation:
+    model = load(checkpoint, device=device)
+    run, objective, info = model.run, model.objective, model.info
+    if not (isinstance(objective, Translates) and info.is_translation):
         raise GanforgeError(f"{checkpoint} holds a {run.recipe.objective.type!r} model, which does not translate "
                             "images; use `ganforge sample` for noise-to-image models")
     trained = trained_direction(run.recipe)

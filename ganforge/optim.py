@@ -31,12 +31,11 @@ class LearningRateFactor:
     """Multiplier of the base learning rate at a step; plain attributes, so it checkpoints."""
 
     def __init__(self, schedule: Any, total_steps: int):
+        settings = {"start": 0.0, "min_factor": 0.0, "every": 1, "gamma": 1.0, **schedule.model_dump()}
         self.kind = schedule.type
         self.total = total_steps
-        self.start = getattr(schedule, "start", 0.0)
-        self.min_factor = getattr(schedule, "min_factor", 0.0)
-        self.every = getattr(schedule, "every", 1)
-        self.gamma = getattr(schedule, "gamma", 1.0)
+        self.start, self.min_factor = settings["start"], settings["min_factor"]
+        self.every, self.gamma = settings["every"], settings["gamma"]
 
     def __call__(self, step: int) -> float:
         progress = min(step / self.total, 1.0)

@@ -1,0 +1,175 @@
+"""Optional capabilities of components, declared as typed protocols.
+
+A component has a capability by implementing its methods; nothing is registered. Whoever
+needs one (an evaluator that needs the objective to classify, ``ganforge translate``, the
+trainer's trackers) says so with :func:`require`, once, when the run is built, and a missing
+method is named in the error. The training step never probes a component.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from ganforge.errors import GanforgeError
+
+
+class CapabilityError(GanforgeError):
+    """A component lacks a capability that the recipe (or a command) needs."""
+
+
+# ---------------------------------------------------------------- objectives
+
+@runtime_checkable
+class PairedOutputs(Protocol):
+    """An objective that maps data to data (translation, super-resolution, inpainting): evaluation
+    feeds every evaluator its outputs for the evaluation data, with targets for paired metrics."""
+
+    def paired_outputs(self, nets: Mapping[str, Any], batch: dict[str, Any]) -> tuple[Any, Any]:
+        """(the output for each item's ``source``, that item's target)."""
+
+
+@runtime_checkable
+class Translates(Protocol):
+    """An objective whose generators translate images (``ganforge translate``, ``Generator.translate``)."""
+
+    def translate(self, nets: Mapping[str, Any], source: Any, reverse: bool = False) -> Any:
+        """``source`` images translated (``reverse``: from the target domain back, where the game learns it)."""
+
+
+@runtime_checkable
+class Classifies(Protocol):
+    """An objective whose nets classify real data (ACGAN, InfoGAN, semi-supervised): the
+    ``heldout-accuracy`` evaluator scores it."""
+
+    def classify(self, nets: Mapping[str, Any], x: Any) -> Any:
+        """Class logits, ``(N, classes)``, for a batch of data ``x``."""
+
+
+@runtime_checkable
+class CycleConsistent(Protocol):
+    """An objective with two directions (CycleGAN): the ``cycle-error`` evaluator scores it."""
+
+    def cycle_errors(self, nets: Mapping[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+        """Per-item mean absolute reconstruction error of each cycle, ``{"a": (N,), "b": (N,)}``."""
+
+
+# ---------------------------------------------------------------- trackers
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Every tracker logs scalars."""
+
+    def log_scalars(self, step: int, values: dict[str, float]) -> None:
+        """Log named numbers at ``step``."""
+
+
+@runtime_checkable
+class ImageTracker(Protocol):
+    """A tracker that also shows sample images."""
+
+    def log_image(self, step: int, tag: str, image: Any) -> None:
+        """Log a uint8 ``(H, W, 3)`` numpy image at ``step``."""
+
+
+@runtime_checkable
+class ClosingTracker(Protocol):
+    """A tracker with something to flush or close when training ends."""
+
+    def close(self) -> None:
+        """Flush and release whatever the tracker holds."""
+
+
+# ---------------------------------------------------------------- data
+
+@runtime_checkable
+class EpochAware(Protocol):
+    """A dataset whose random augmentation depends on the epoch (resumable data order)."""
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called before each epoch's first item is read."""
+
+
+@runtime_checkable
+class Fingerprinted(Protocol):
+    """A dataset that can name its content (file hashes, seeds) for cached statistics and manifests."""
+
+    def fingerprint(self) -> str:
+        """A string that changes whenever the items would."""
+
+
+@runtime_checkable
+class LabelledData(Protocol):
+    """A labelled dataset that holds every item's label at once (no need to read each item)."""
+
+    labels: Any
+    """A sequence or tensor with the class index of each item, in item order."""
+
+
+@runtime_checkable
+class KnownModes(Protocol):
+    """A dataset drawn from known Gaussian modes (the 2-D mixtures): ``mode-coverage`` scores it."""
+
+    centers: Any
+    """``(modes, D)`` tensor of the mode centres."""
+    std: float
+    """Standard deviation of each mode."""
+
+
+# ---------------------------------------------------------------- nets
+
+@runtime_checkable
+class NoiseInput(Protocol):
+    """A generator (or encoder, or joint discriminator) with a latent vector of ``z_dim`` values."""
+
+    z_dim: int
+
+
+@runtime_checkable
+class Conditioned(Protocol):
+    """A net that may take a second input: with ``conditional`` true, the class label ``y`` (classic
+    nets) or the source image (translation discriminators judging pairs)."""
+
+    conditional: bool
+
+
+@runtime_checkable
+class AuxiliaryHead(Protocol):
+    """A discriminator with an auxiliary head of ``aux_outputs`` values (ACGAN classes, InfoGAN's Q);
+    it returns ``(logit, aux)`` when ``aux_outputs`` is positive."""
+
+    aux_outputs: int
+
+
+@runtime_checkable
+class HasFeatures(Protocol):
+    """A discriminator that also gives its intermediate features (feature matching)."""
+
+    def features(self, *inputs: Any) -> Any:
+        """Features of the same inputs ``forward`` takes."""
+
+
+def members(capability: type) -> list[str]:
+    """The method and attribute names a protocol declares."""
+    names: list[str] = []
+    for klass in capability.__mro__:
+        if klass in (Protocol, object) or klass.__name__ == "Generic":
+            continue
+        names += [n for n in (*vars(klass), *getattr(klass, "__annotations__", {}))
+                  if not n.startswith("_") and n not in names]
+    return names
+
+
+def missing(component: Any, capability: type) -> list[str]:
+    """The names of ``capability`` that ``component`` does not have (empty: it has them all)."""
+    return [name for name in members(capability) if not hasattr(component, name)]
+
+
+def require(component: Any, capability: type, needed_by: str, described_as: str) -> None:
+    """Raise :class:`CapabilityError` unless ``component`` implements ``capability``: the error
+    names who needs it, the component and each missing method."""
+    absent = missing(component, capability)
+    if absent:
+        purpose = " ".join((capability.__doc__ or "").strip().split("\n\n")[0].split())
+        raise CapabilityError(
+            f"{needed_by} needs {described_as} to implement {capability.__name__} ({purpose.rstrip('.')}); "
+            f"it has no {', '.join(absent)}. Use a component that provides it, or leave out {needed_by}")

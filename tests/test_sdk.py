@@ -1,0 +1,151 @@
+"""The plugin SDK: one public surface, documented, cheap to import, and the only part of the core
+that first-party plugins use; the core's own modules never import up their layers."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGINS = REPO / "plugins"
+
+# Each core module's layer: a module may import from its own layer and those below, never above.
+LAYERS: list[tuple[str, ...]] = [
+    ("ganforge.errors", "ganforge.version", "ganforge.params", "ganforge.hookspecs", "ganforge._deprecated",
+     "ganforge.capabilities"),
+    ("ganforge.files", "ganforge.weights", "ganforge.data.info", "ganforge.recipe.errors", "ganforge.recipe.yaml",
+     "ganforge.plugins", "ganforge.registry"),
+    ("ganforge.distributed", "ganforge.objective", "ganforge.data", "ganforge.samples", "ganforge.augment",
+     "ganforge.optim", "ganforge.recipe"),
+    ("ganforge.losses", "ganforge.adversarial", "ganforge.perceptual"),
+    ("ganforge.build",),
+    ("ganforge.eval", "ganforge.train"),
+    ("ganforge.pipeline", "ganforge.api", "ganforge.export", "ganforge.testing"),
+    ("ganforge.bench", "ganforge.scaffold", "ganforge.hookdoc", "ganforge.builtin", "ganforge.sdk", "ganforge.cli",
+     "ganforge.__main__", "ganforge"),
+]
+# Known and deliberate: evaluation during training (train -> eval) and the trainer's samples are
+# one layer; the deprecated aliases re-export their new homes.
+ALIASES = {"ganforge.train.files", "ganforge.eval.weights"}
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(name: str) -> bool:
+    path = REPO / Path(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a file, function-local ones included; ``from a import b``
+    counts as importing ``a.b`` when that is a module of this repository."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found += [(node.lineno, f"{node.module}.{alias.name}" if is_module(f"{node.module}.{alias.name}")
+                       else node.module) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return found
+
+
+def layer_of(module: str) -> int:
+    best, depth = None, -1
+    for index, members in enumerate(LAYERS):
+        for member in members:
+            if (module == member or module.startswith(member + ".")) and len(member) > depth:
+                best, depth = index, len(member)
+    assert best is not None, f"{module} has no layer in LAYERS; add it"
+    return best
+
+
+def plugin_modules() -> list[tuple[str, Path]]:
+    """(distribution folder, file) of every module of every first-party plugin package (not tests)."""
+    return [(dist.name, f) for dist in sorted(PLUGINS.iterdir()) if (dist / "pyproject.toml").is_file()
+            for f in sorted(dist.rglob("*.py")) if "tests" not in f.relative_to(dist).parts]
+
+
+def test_plugins_import_only_the_sdk_and_other_plugins_public_modules():
+    packages = {dist.name.replace("-", "_") for dist in PLUGINS.iterdir() if (dist / "pyproject.toml").is_file()}
+    wrong = []
+    for dist, file in plugin_modules():
+        own = dist.replace("-", "_")
+        for line, module in imports(file):
+            top = module.split(".")[0]
+            if top == "ganforge" and module != "ganforge.sdk":
+                wrong.append(f"{file.relative_to(REPO)}:{line} imports {module} (use ganforge.sdk)")
+            elif top in packages and top != own and module != top:
+                wrong.append(f"{file.relative_to(REPO)}:{line} imports {module} (use the public module {top})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_core_import_runs_back_up_the_layers():
+    wrong = []
+    for file in sorted((REPO / "ganforge").rglob("*.py")):
+        source = module_name(file, REPO)
+        if source in ALIASES:
+            continue
+        for line, module in imports(file):
+            if module.split(".")[0] != "ganforge":
+                continue
+            if layer_of(module) > layer_of(source):
+                wrong.append(f"{file.relative_to(REPO)}:{line}: {source} (layer {layer_of(source)}) imports {module} "
+                             f"(layer {layer_of(module)})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_sdk_name_resolves_and_is_documented():
+    import ganforge.sdk as sdk
+
+    missing = [name for name in sdk.__all__ if getattr(sdk, name, None) is None]
+    assert not missing
+    page = (REPO / "docs" / "sdk.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Za-z_][A-Za-z0-9_]*)`", page, flags=re.M))
+    assert set(sdk.__all__) - documented == set(), "names missing from docs/sdk.md"
+    assert documented - set(sdk.__all__) == set(), "docs/sdk.md names what the SDK does not export"
+    assert f"SDK version {sdk.SDK_VERSION}" in page
+    with pytest.raises(AttributeError, match="docs/sdk.md"):
+        sdk.build_run  # noqa: B018  (internal, not part of the SDK)
+
+
+def test_registration_names_cost_no_torch_import():
+    code = ("import sys; from ganforge.sdk import Params, ObjectiveParams, hookimpl, GanforgeError, Tracker; "
+            "import ganforge_classic, ganforge_translation; "
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_plugins_command_shows_the_sdk_version(capsys):
+    from ganforge.cli import main
+    from ganforge.version import SDK_VERSION
+
+    assert main(["plugins"]) == 0
+    assert f"plugin SDK {SDK_VERSION}" in capsys.readouterr().out
+
+
+def test_old_homes_keep_working_with_a_warning():
+    import importlib
+
+    from ganforge.errors import GanforgeDeprecationWarning
+
+    sys.modules.pop("ganforge.train.files", None)
+    with pytest.warns(GanforgeDeprecationWarning, match="ganforge.train.files moved to ganforge.files"):
+        old = importlib.import_module("ganforge.train.files")
+    from ganforge.files import atomic_write_bytes
+
+    assert old.atomic_write_bytes is atomic_write_bytes
+    from ganforge import distributed
+    from ganforge.builtin import examples
+
+    with pytest.warns(GanforgeDeprecationWarning, match="distributed.randn is now .*rank_randn"):
+        assert distributed.randn is distributed.rank_randn
+    with pytest.warns(GanforgeDeprecationWarning, match="image_files is now .*example_images"):
+        assert examples.image_files is examples.example_images
