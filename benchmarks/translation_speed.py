@@ -13,7 +13,9 @@ is random 256 px image pairs held in memory, so no files are needed and data loa
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -55,9 +57,8 @@ def build(recipe: str, batch_size: int, device: str):
 
 
 def ganforge_step(trainer, batch) -> None:
-    objective = trainer.run.objective
-    trainer.phase(objective.discriminators, objective.discriminator_loss, batch)
-    trainer.phase(objective.generators, objective.generator_loss, batch)
+    """The trainer's own step (as ``Trainer.fit`` runs it) on a batch already in memory."""
+    trainer.train_step(0, itertools.repeat(batch))
 
 
 def plain_pix2pix_step(run, batch) -> None:
@@ -104,17 +105,27 @@ def plain_cyclegan_step(run, batch) -> None:
         opts[name].step()
 
 
-def seconds_per_step(step, steps: int, warmup: int, device: torch.device) -> float:
-    for _ in range(warmup):
-        step()
+def timed(step, device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
-    for _ in range(steps):
-        step()
+    step()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - started) / steps
+    return time.perf_counter() - started
+
+
+def paired_seconds(baseline, ours, steps: int, warmup: int, device: torch.device) -> tuple[float, float]:
+    """Median seconds per step of each, their steps interleaved (baseline, ours, baseline, ...) so
+    that a machine getting slower or faster during the run weighs on both alike."""
+    for _ in range(warmup):
+        baseline()
+        ours()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(steps):
+        times[0].append(timed(baseline, device))
+        times[1].append(timed(ours, device))
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> int:
@@ -128,15 +139,15 @@ def main() -> int:
     device = torch.device(args.device)
     recipes = {"pix2pix": ("pix2pix-facades", plain_pix2pix_step), "cyclegan": ("cyclegan-summer2winter", plain_cyclegan_step)}
     print(f"# translation training steps at 256 px on {device} ({platform.machine()}, {torch.get_num_threads()} "
-          f"threads), torch {torch.__version__}, {args.steps} timed steps after {args.warmup} warm-up")
+          f"threads), torch {torch.__version__}, median of {args.steps} interleaved steps after {args.warmup} warm-up")
     print(f"{'game':<10} {'batch':>5} {'plain s/step':>13} {'ganforge s/step':>16} {'ratio':>7} {'images/s':>9}")
     for game in args.games:
         recipe, plain = recipes[game]
         for batch_size in args.batch_sizes:
             run, trainer = build(recipe, batch_size, args.device)
             batch = next(trainer.stream)
-            baseline = seconds_per_step(lambda: plain(run, batch), args.steps, args.warmup, device)
-            ours = seconds_per_step(lambda: ganforge_step(trainer, batch), args.steps, args.warmup, device)
+            baseline, ours = paired_seconds(lambda: plain(run, batch), lambda: ganforge_step(trainer, batch),
+                                            args.steps, args.warmup, device)
             print(f"{game:<10} {batch_size:>5} {baseline:>13.3f} {ours:>16.3f} {baseline / ours:>6.2f}x "
                   f"{batch_size / ours:>9.2f}")
     return 0

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from ganforge.errors import GanforgeError
+from ganforge.hookspecs import Commands
 
 PYPROJECT = '''\
 [project]
@@ -197,7 +198,7 @@ def scaffold(name: str, out: Path) -> Path:
     return root
 
 
-def add_new_plugin_command(subparsers) -> None:
+def add_new_plugin_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("new-plugin", help="write a ready-to-publish plugin package (a component, recipe, tests)")
     p.add_argument("name", help="plugin name, such as my-gan (the package is ganforge-my-gan)")
     p.add_argument("--out", type=Path, default=Path("."), help="folder to write the package into")

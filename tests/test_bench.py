@@ -281,3 +281,62 @@ def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_sui
         load_suite(suite_file(tmp_path, metrics=["fdi"]))
     with pytest.raises(RecipeError, match=r"metrics\[0\]\.samples: Input should be greater than or equal to 2"):
         load_suite(suite_file(tmp_path, metrics=[{"type": "fid", "samples": 1}]))
+
+
+# ----------------------------------------------------------------- the results store
+
+def test_finished_runs_go_to_the_store_and_a_new_machine_reuses_them(finished_suite, tmp_path):
+    from ganforge.bench.store import ResultsStore
+
+    loaded, out, results = finished_suite
+    store = ResultsStore(tmp_path / "store.jsonl")
+    lines = []
+    run_suite(loaded, out, store=store, echo=lines.append)  # finished here before the store existed: recorded
+    assert "4 finished, 0 to run" in lines[0] and len(store.rows()) == 4
+    elsewhere = tmp_path / "elsewhere"  # another machine: no run folders, only the store
+    lines = []
+    again = run_suite(loaded, elsewhere, store=store, echo=lines.append)
+    assert "4 finished, 0 to run" in lines[0] and not (elsewhere / "gan").exists()
+    assert again["summary"] == results["summary"]
+    assert {r["from"] for r in again["runs"]} == {"store"}
+    report = gather(loaded, tmp_path / "report-only", plan(loaded, tmp_path / "report-only"), None, store)
+    assert report["summary"] == results["summary"]
+    html_path, _ = write_reports(report, tmp_path / "report-only")
+    assert "seed(s) from the results store" in Path(html_path).read_text()
+
+
+def test_a_changed_recipe_or_evaluator_is_not_answered_from_the_store(finished_suite, tmp_path):
+    from ganforge.bench.runner import stored
+    from ganforge.bench.store import ResultsStore
+
+    loaded, out, _ = finished_suite
+    store = ResultsStore(tmp_path / "store.jsonl")
+    run_suite(loaded, out, store=store, echo=lambda line: None)
+    job = plan(loaded, out)[0]
+    assert stored(job, store) is not None
+    longer = job.__class__(**{**job.__dict__, "overrides": [*job.overrides, "train.steps=40"]})
+    other_metrics = job.__class__(**{**job.__dict__, "metrics": [{"type": "mode-coverage", "samples": 500}]})
+    moved = job.__class__(**{**job.__dict__, "overrides": [*job.overrides, "eval.every=null", "output.dir=/elsewhere"]})
+    assert stored(longer, store) is None and stored(other_metrics, store) is None
+    assert stored(moved, store) is not None, "where a run writes and what it evaluates in training change nothing"
+
+
+APPENDER = """
+import sys
+from ganforge.bench.store import ResultsStore
+store = ResultsStore(sys.argv[1])
+for i in range(40):
+    store.append({"run": sys.argv[2], "seed": i, "training_sha256": "x" * 64, "metrics": {"v": i}, "pad": "p" * 5000})
+"""
+
+
+def test_the_store_takes_concurrent_writers_and_survives_a_torn_line(tmp_path):
+    from ganforge.bench.store import ResultsStore
+
+    path = tmp_path / "store.jsonl"
+    path.write_text('{"run": "torn", "seed": 0, "training_sha')  # a writer killed mid-line
+    writers = [subprocess.Popen([sys.executable, "-c", APPENDER, str(path), name]) for name in ("a", "b", "c")]
+    assert all(w.wait(timeout=120) == 0 for w in writers)
+    rows = ResultsStore(path).rows()
+    assert len(rows) == 120
+    assert sorted((r["run"], r["seed"]) for r in rows) == [(n, i) for n in "abc" for i in range(40)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ganforge.hookspecs import Commands
 
-def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
+
+def add_bench_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("bench", help="run a benchmark suite and write results.json, report.html, summary.md",
                               description="Train every (recipe, seed) of a suite that is not finished (resuming "
                                           "interrupted ones), evaluate it, and gather the results and reports.")
@@ -17,27 +19,33 @@ def add_bench_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, metavar="N", help="only the first N of the suite's seeds")
     p.add_argument("--baseline", type=Path, help="results.json (or its folder) of an earlier run to compare with")
     p.add_argument("--report-only", action="store_true", help="train nothing: gather and report what is finished")
+    p.add_argument("--store", type=Path, help="results store (JSON lines) to reuse finished runs from and append new "
+                                              "ones to (default: the suite's `store:`, if any)")
     p.set_defaults(handler=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ganforge.bench.report import write_reports
     from ganforge.bench.runner import gather, plan, run_suite
+    from ganforge.bench.store import ResultsStore
     from ganforge.bench.suite import load_suite
     from ganforge.errors import GanforgeError
 
     loaded = load_suite(args.suite)
     out = args.out or Path("runs") / "bench" / loaded.suite.name
     seeds = loaded.suite.seed_list[: args.seeds] if args.seeds else None
+    store_path = args.store or loaded.store_path
+    store = ResultsStore(store_path) if store_path else None
     failure = None
     if args.report_only:
-        results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline)
+        results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
     else:
         try:
-            results = run_suite(loaded, out, jobs=args.jobs, only=args.only, seeds=seeds, baseline=args.baseline)
+            results = run_suite(loaded, out, jobs=args.jobs, only=args.only, seeds=seeds, baseline=args.baseline,
+                                store=store)
         except GanforgeError as exc:
             failure = exc
-            results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline)
+            results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
     html_path, md_path = write_reports(results, out)
     print((Path(md_path)).read_text().split("## Every run")[0].rstrip())
     print(f"\nwrote {out / 'results.json'}, {html_path}, {md_path}")

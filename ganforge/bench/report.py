@@ -260,10 +260,15 @@ def render_html(results: dict[str, Any]) -> str:
         parts += ["<h2>Compared with published and baseline numbers</h2>",
                   _html_table(header, [row for row, _ in rows], classes)]
     for run in dict.fromkeys(r["run"] for r in results["runs"]):
-        folders = [Path(r["folder"]) for r in results["runs"] if r["run"] == run and r.get("status") == "done"]
+        done = [r for r in results["runs"] if r["run"] == run and r.get("status") == "done"]
+        folders = [Path(r["folder"]) for r in done if r.get("from", "folder") == "folder"]
         parts.append(f"<h2>{html.escape(run)}</h2>")
-        if not folders:
+        if len(done) > len(folders):
+            parts.append(f"<p>{len(done) - len(folders)} seed(s) from the results store: numbers only, their run "
+                         "folders are on the machines that trained them.</p>")
+        if not done:
             parts.append("<p>No finished seed yet.</p>")
+        if not folders:
             continue
         figures = []
         drawn = [(loss_plot(run, folders), "losses"), (eval_plot(run, folders), "evaluation during training")] \

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
+from ganforge.bench.store import ResultsStore, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
 from ganforge.errors import GanforgeError
@@ -55,6 +56,32 @@ def plan(loaded: LoadedSuite, out: Path, only: list[str] | None = None, seeds: l
             for seed in (seeds if seeds is not None else suite.seed_list) for name in names]
 
 
+def job_sha256(job: Job) -> str:
+    """What the job computes (see :func:`training_sha256`): its key in a results store."""
+    from ganforge.recipe import load_recipe
+
+    return training_sha256(load_recipe(job.recipe, job.overrides).resolved())
+
+
+def stored(job: Job, store: ResultsStore | None) -> dict[str, Any] | None:
+    """The store's row for the job, when one was recorded for today's recipe and evaluators."""
+    return store.find(job.run, job.seed, job_sha256(job), job.metrics) if store is not None else None
+
+
+STORED_KEYS = ("metrics", "protocols", "produced_by", "evaluators", "step", "ema", "train_seconds", "eval_seconds",
+               "peak_rss_mb", "peak_cuda_mb", "recipe_sha256", "data_fingerprint", "device", "threads", "git_commit",
+               "versions")
+
+
+def record_in_store(job: Job, record: dict[str, Any], store: ResultsStore | None) -> None:
+    """Append a finished job's numbers to the store, unless a row for them is there already."""
+    if store is None or stored(job, store) is not None:
+        return
+    store.append({"run": job.run, "seed": job.seed, "training_sha256": job_sha256(job),
+                  "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": "ganforge bench",
+                  **{key: record.get(key) for key in STORED_KEYS}})
+
+
 def finished(job: Job) -> dict[str, Any] | None:
     """The job's ``bench.json`` when it is done with today's recipe and evaluators."""
     from ganforge.recipe import load_recipe
@@ -74,18 +101,26 @@ def finished(job: Job) -> dict[str, Any] | None:
 
 
 def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] | None = None,
-              seeds: list[int] | None = None, baseline: Path | None = None,
+              seeds: list[int] | None = None, baseline: Path | None = None, store: ResultsStore | None = None,
               echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run what is not finished, then write and return ``results.json``. Failed jobs are
-    reported (with the end of their log) after the others have run."""
+    """Run what is not finished (in its folder or in the results ``store``), then write and
+    return ``results.json``. Failed jobs are reported (with the end of their log) after the
+    others have run."""
     from ganforge.recipe import load_recipe
 
     planned = plan(loaded, out, only, seeds)
     for job in planned:  # a mistake in any recipe surfaces before anything trains
         load_recipe(job.recipe, job.overrides)
-    todo = [job for job in planned if finished(job) is None]
+    todo = []
+    for job in planned:
+        record = finished(job)
+        if record is not None:
+            record_in_store(job, record, store)  # finished here, but stopped before the store heard of it
+        elif stored(job, store) is None:
+            todo.append(job)
+    where = f" in {out}" + (f", store {store.path}" if store is not None else "")
     echo(f"suite {loaded.suite.name}: {len(planned)} runs, {len(planned) - len(todo)} finished, {len(todo)} to run "
-         f"({jobs} at a time) in {out}")
+         f"({jobs} at a time){where}")
     threads = loaded.suite.threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
     failures: list[str] = []
 
@@ -96,11 +131,12 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] 
             failures.append(f"{job.run} seed {job.seed}: {problem}")
             echo(f"  FAILED {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
         else:
+            record_in_store(job, finished(job) or {}, store)
             echo(f"  done {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
 
     with ThreadPoolExecutor(max(jobs, 1)) as pool:
         list(pool.map(work, todo))
-    results = gather(loaded, out, planned, baseline)
+    results = gather(loaded, out, planned, baseline, store)
     if failures:
         raise GanforgeError(f"{len(failures)} of {len(planned)} runs failed (results.json holds the others):\n  "
                             + "\n  ".join(failures))
@@ -125,18 +161,23 @@ def launch(job: Job, threads: int) -> str | None:
     return f"exit {done.returncode}; end of {log}:\n      " + "\n      ".join(tail)
 
 
-def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | None) -> dict[str, Any]:
-    """Collect every job's record, summarise, compare, and write ``results.json``."""
+def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | None,
+           store: ResultsStore | None = None) -> dict[str, Any]:
+    """Collect every job's record (from its folder, else from the store), summarise, compare,
+    and write ``results.json``."""
     from ganforge.bench.environment import environment
 
     rows = []
     for job in planned:
         record = finished(job)
+        source = "folder"
+        if record is None:
+            record, source = stored(job, store), "store"
         if record is None:
             rows.append({"run": job.run, "seed": job.seed, "status": "missing", "folder": str(job.folder)})
             continue
-        rows.append({**record, "folder": str(job.folder), "recipe": str(job.recipe), "overrides": job.overrides,
-                     "metric_protocols": _protocol_of_each_metric(record)})
+        rows.append({**record, "status": "done", "from": source, "folder": str(job.folder), "recipe": str(job.recipe),
+                     "overrides": job.overrides, "metric_protocols": _protocol_of_each_metric(record)})
     summary = summarise(rows)
     comparisons = compare_published(summary, loaded.suite)
     if baseline is not None:
@@ -144,7 +185,8 @@ def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | 
     results = {
         "suite": {"name": loaded.suite.name, "file": str(loaded.path), "sha256": loaded.sha256,
                   "description": loaded.suite.description, "seeds": loaded.suite.seed_list,
-                  "deterministic": loaded.suite.deterministic},
+                  "deterministic": loaded.suite.deterministic,
+                  "store": str(store.path) if store is not None else None},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "environment": environment(loaded.suite.device),
         "runs": rows,

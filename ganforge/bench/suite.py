@@ -82,6 +82,9 @@ class Suite(_Strict):
     reference: list[Reference] = Field(default_factory=list, description="Published rows to compare with.")
     baseline_tolerance: float = Field(0.02, ge=0, description="Relative difference to a baseline results file that is "
                                                               "flagged beyond the seeds' standard errors.")
+    store: Path | None = Field(None, description="Results store (JSON lines, relative to the suite file) that every "
+                                                 "finished run is appended to and reused from, on any machine; kept "
+                                                 "with the repository for published numbers.")
 
     @model_validator(mode="after")
     def _check(self) -> "Suite":
@@ -118,6 +121,11 @@ class LoadedSuite:
     def metrics_of(self, run: str) -> list[Any]:
         """The evaluator slots of ``run``, with file paths made absolute."""
         return list(self._metrics[run])
+
+    @property
+    def store_path(self) -> Path | None:
+        """The suite's results store, resolved against the suite file."""
+        return (self.path.parent / self.suite.store).resolve() if self.suite.store else None
 
     def recipe_path(self, run: str) -> Path:
         return (self.path.parent / self.suite.runs[run].recipe).resolve()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.errors import GanforgeError
+from ganforge.hookspecs import Commands
 
 
 def _positive(text: str) -> int:
@@ -25,7 +26,7 @@ def _fraction(text: str) -> float:
     return value
 
 
-def add_classifier_command(subparsers: argparse._SubParsersAction) -> None:
+def add_classifier_command(subparsers: Commands) -> None:
     """Add ``classifier train RECIPE --out FILE ...`` to the ``ganforge`` command line."""
     parser = subparsers.add_parser("classifier", help="train the small classifier used as a domain feature network")
     actions = parser.add_subparsers(dest="classifier_command", metavar="ACTION", required=True)

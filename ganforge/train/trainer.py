@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -180,7 +180,7 @@ class Trainer:
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
         run, config, objective, nets = self.run, self.config, self.run.objective, self.run.nets
-        clock, main = run.ctx.clock, self.world.is_main
+        main = self.world.is_main
         step = self.restore() if resume else self.seed_everything()
         fixed = objective.sample_inputs(config.sample_count, torch.Generator().manual_seed(run.recipe.seed))
         fixed = {k: v.to(run.device) for k, v in fixed.items()}
@@ -189,13 +189,8 @@ class Trainer:
         with StopRequest() as stop:
             while step < config.steps:
                 try:
-                    clock.step = step
-                    for index in range(objective.d_steps):
-                        clock.d_step = step * objective.d_steps + index
-                        batch = next(self.stream)
-                        generated = self.generate(batch) if index == objective.d_steps - 1 else None
-                        meter.add(self.phase(objective.discriminators, objective.discriminator_loss, batch, generated))
-                    meter.add(self.phase(objective.generators, objective.generator_loss, batch, generated))
+                    for logs in self.train_step(step, self.stream):
+                        meter.add(logs)
                 except torch.OutOfMemoryError:
                     raise OutOfMemory(
                         f"{run.device} ran out of memory at step {step + 1} with train.batch_size "
@@ -237,6 +232,20 @@ class Trainer:
         if progress is not None:
             progress.close()
         return step
+
+    def train_step(self, step: int, batches: Iterator[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:
+        """One training step from ``step``: ``d_steps`` discriminator phases, each on the next
+        batch (the last one sharing the generator's forward with the generator phase), then the
+        generator phase on the last batch. Returns each phase's logs."""
+        objective, clock, logs = self.run.objective, self.run.ctx.clock, []
+        clock.step = step
+        for index in range(objective.d_steps):
+            clock.d_step = step * objective.d_steps + index
+            batch = next(batches)
+            generated = self.generate(batch) if index == objective.d_steps - 1 else None
+            logs.append(self.phase(objective.discriminators, objective.discriminator_loss, batch, generated))
+        logs.append(self.phase(objective.generators, objective.generator_loss, batch, generated))
+        return logs
 
     def playing(self, names: tuple[str, ...]) -> dict[str, torch.nn.Module]:
         """The nets as a phase training ``names`` sees them: those in ``names`` trainable (and

@@ -285,29 +285,18 @@ def test_conditional_nets_refuse_to_run_without_labels(tmp_path, registry):
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def bench(monkeypatch):
-    """benchmarks/mode_collapse_2d.py, imported the way tests/test_benchmark_ledger.py imports
-    benchmarks/runs.py, and forgotten afterwards."""
-    import sys
-
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    import mode_collapse_2d
-
-    yield mode_collapse_2d
-    for name in ("mode_collapse_2d", "runs"):
-        sys.modules.pop(name, None)
-
-
 @pytest.mark.parametrize("layout", ["ring", "grid"])
-def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout, bench):
-    """docs/results.md reports pacgan2-<layout>-fast from the ledger rows of the benchmark's
-    variant; the shipped recipe must train exactly that."""
+def test_the_fast_2d_recipes_are_the_benchmarked_variant(layout):
+    """docs/results.md reports pacgan2-<layout>-fast from the mode-collapse-search suite's run of
+    that variant (its store rows); the shipped recipe must train exactly that, and the store
+    must hold those seeds."""
+    from ganforge.bench.runner import job_sha256, plan, stored
+    from ganforge.bench.store import ResultsStore, training_sha256
+    from ganforge.bench.suite import load_suite
     from ganforge.recipe import load_recipe
 
-    shipped = load_recipe(REPO / "recipes" / f"pacgan2-{layout}-fast.yaml").resolved()
-    measured = load_recipe(REPO / "recipes" / f"pacgan2-{layout}.yaml",
-                           bench.overrides(0, bench.CPU_STEPS, "lr1e-3+ema+decay")).resolved()
-    for recipe in (shipped, measured):
-        del recipe["name"]
-    assert shipped == measured
+    suite = load_suite(REPO / "recipes" / "bench" / "mode-collapse-search.yaml")
+    jobs = [job for job in plan(suite, Path("unused")) if job.run == f"pacgan2-{layout}+lr1e-3+ema+decay"]
+    shipped = load_recipe(REPO / "recipes" / f"pacgan2-{layout}-fast.yaml", [f"seed={jobs[0].seed}"]).resolved()
+    assert training_sha256(shipped) == job_sha256(jobs[0])
+    assert all(stored(job, ResultsStore(suite.store_path)) is not None for job in jobs)

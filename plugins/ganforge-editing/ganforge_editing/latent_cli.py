@@ -7,10 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
+from ganforge.sdk import Commands
+
 ENCODER_FILE, ATTRIBUTES_FILE = "encoder.safetensors", "attributes.safetensors"
 
 
-def add_latent_command(subparsers) -> None:
+def add_latent_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, arithmetic, edit, "
                                              "complete, degenerate, project")
     sub = p.add_subparsers(dest="latent_command", metavar="COMMAND", required=True)
@@ -148,11 +150,11 @@ def _selection(text: str, labels: dict, info) -> dict[str, int]:
 
 
 def _load_encoder(model, path: Path | None):
+    from ganforge_classic import DCGANEncoder
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     from ganforge.sdk import GanforgeError
-    from ganforge_classic import DCGANEncoder
 
     path = path or model.folder / ENCODER_FILE
     if not Path(path).is_file():
@@ -210,7 +212,12 @@ def cmd_encode(args) -> int:
     import torch
 
     from ganforge.sdk import comparison_sheet, save_png
-    from ganforge_editing.latent import new_encoder, reconstruct, save_encoder, train_encoder
+    from ganforge_editing.latent import (
+        new_encoder,
+        reconstruct,
+        save_encoder,
+        train_encoder,
+    )
 
     model = _model(args.run)
     images = _labelled_data(model, args.images + 64)[0]  # E needs images only: any folder will do

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ganforge.sdk import Commands
+
 
 def cmd_translate(args: argparse.Namespace) -> int:
     from ganforge_translation.translate import translate_files
@@ -16,7 +18,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_translate_command(subparsers) -> None:
+def add_translate_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("translate", help="translate images with a trained translation model (pix2pix, CycleGAN, pix2pixHD)")
     p.add_argument("checkpoint", type=Path, help="run folder or checkpoints/step_<N> folder")
     p.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="image files or folders of images")

@@ -1,0 +1,268 @@
+"""The core's own commands (train, validate, schema, plugins, sample, export, stats, eval). Like
+every command, each is an ``add_<name>_command(commands)`` that makes its parser and sets its
+handler, registered through the ``ganforge_add_commands`` hook (``ganforge.builtin.commands``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ganforge.hookspecs import Commands
+
+
+def add_recipe_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", type=Path, help="recipe YAML file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe value, parsed as YAML (e.g. train.steps=500); repeatable")
+
+
+def note_inherited_data(loaded) -> None:
+    """Say which data settings a recipe inherits while changing others (stderr)."""
+    from ganforge.recipe.provenance import inherited_data
+
+    inherited = inherited_data(loaded.provenance, loaded.source)
+    if inherited:
+        print(f"ganforge: note: {loaded.source} changes data settings but inherits {', '.join(inherited)}; "
+              "check they fit the new data (`ganforge validate --print` shows where every value comes from)",
+              file=sys.stderr)
+
+
+def add_train_command(commands: Commands) -> None:
+    p = commands.add_parser("train", help="train a recipe into its run folder")
+    add_recipe_args(p)
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's newest checkpoint")
+    p.add_argument("--nproc-per-node", type=int, metavar="N",
+                   help="train on N processes of this machine (one per GPU) through torch.distributed.run")
+    p.set_defaults(handler=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ganforge.recipe import load_recipe
+
+    loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
+    note_inherited_data(loaded)
+    from ganforge import distributed
+
+    if args.nproc_per_node and not distributed.launched_by_torchrun():
+        return launch_ranks(args)
+    from ganforge.pipeline import train
+    from ganforge.train.trainer import Interrupted
+
+    try:
+        folder = train(loaded, resume=args.resume)
+    except Interrupted as exc:
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return 130
+    if distributed.current_world().is_main or not distributed.launched_by_torchrun():
+        print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
+    distributed.shutdown()
+    return 0
+
+
+def launch_ranks(args: argparse.Namespace) -> int:
+    """``train --nproc-per-node N``: start N ranks on this machine through torch.distributed.run."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import main as torchrun
+
+    argv = ["--standalone", f"--nproc-per-node={args.nproc_per_node}", "-m", "ganforge", "train", str(args.recipe)]
+    for override in args.overrides:
+        argv += ["--set", override]
+    if args.resume:
+        argv.append("--resume")
+    try:
+        torchrun(argv)
+    except ChildFailedError as exc:
+        print(f"ganforge: a training rank failed ({exc.get_first_failure()[1].message if exc.failures else exc}); "
+              "its error is printed above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_validate_command(commands: Commands) -> None:
+    p = commands.add_parser("validate", help="check a recipe without training")
+    add_recipe_args(p)
+    p.add_argument("--print", action="store_true",
+                   help="print the resolved recipe with all defaults; values from extended files or --set are marked "
+                        "with where they came from")
+    p.set_defaults(handler=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ganforge.recipe import load_recipe
+
+    loaded = load_recipe(args.recipe, args.overrides)
+    if args.print:
+        from ganforge.recipe.provenance import annotated_yaml
+
+        print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
+        return 0
+    note_inherited_data(loaded)
+    print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
+          f"{loaded.recipe.train.steps} steps)")
+    return 0
+
+
+def add_schema_command(commands: Commands) -> None:
+    p = commands.add_parser("schema", help="print the JSON Schema of recipes (all installed plugins)")
+    p.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    p.set_defaults(handler=cmd_schema)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ganforge.recipe.schema import recipe_schema
+
+    text = json.dumps(recipe_schema(), indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def add_plugins_command(commands: Commands) -> None:
+    p = commands.add_parser("plugins", help="list plugins, their components, and any that failed to load")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--strict", action="store_true", help="exit 1 if any plugin failed to load")
+    p.set_defaults(handler=cmd_plugins)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from ganforge.registry import default_registry
+
+    registry = default_registry()
+    plugins = registry.plugins.loaded
+    if args.json:
+        rows = [{"name": p.name, "distribution": p.distribution, "version": p.version, "module": p.module,
+                 "error": p.error,
+                 "components": [f"{s.kind}:{s.name}" for s in registry.all_specs() if s.plugin == p.name]}
+                for p in plugins]
+        print(json.dumps(rows, indent=2))
+        return 0
+    from ganforge.version import SDK_VERSION, __version__
+
+    print(f"ganforge {__version__}, plugin SDK {SDK_VERSION} (docs/sdk.md)")
+    for p in plugins:
+        status = f"FAILED: {p.error}" if p.error else ""
+        print(f"{p.name}  ({p.distribution} {p.version})  {status}".rstrip())
+        for spec in registry.all_specs():
+            if spec.plugin == p.name:
+                print(f"    {spec.kind:<13} {spec.name:<22} {spec.summary}")
+    return 1 if registry.plugins.failed and args.strict else 0
+
+
+def add_sample_command(commands: Commands) -> None:
+    p = commands.add_parser("sample", help="write a grid and single images from a checkpoint or run folder")
+    p.add_argument("checkpoint", type=Path, help="run folder or checkpoints/step_<N> folder")
+    p.add_argument("--n", type=int, default=64, help="number of samples")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (the same seed gives the same images)")
+    p.add_argument("--out", type=Path, help="output folder (default: <run>/samples/sample_...)")
+    p.add_argument("--grid-only", action="store_true", help="write only grid.png")
+    p.add_argument("--device", default="cpu", help="device to sample on")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="redraw latent values beyond +-T (the truncation trick: fidelity for diversity)")
+    p.set_defaults(handler=cmd_sample)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from ganforge.pipeline import sample
+
+    out = sample(args.checkpoint, args.n, out=args.out, seed=args.seed, singles=not args.grid_only,
+                 device=args.device, truncation=args.truncation)
+    print(f"wrote {out}/grid.png" + ("" if args.grid_only else f" and {args.n} single images"))
+    return 0
+
+
+def add_export_command(commands: Commands) -> None:
+    p = commands.add_parser("export", help="export a run's generator as ONNX or TorchScript, checked against PyTorch")
+    p.add_argument("run", type=Path, help="run folder or checkpoints/step_<N> folder")
+    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
+    p.add_argument("--out", type=Path, help="output file (default: <recipe name>.onnx or .pt)")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest absolute difference from PyTorch allowed on random inputs (default 1e-4)")
+    p.add_argument("--no-ema", action="store_true", help="export the raw generator even when EMA weights exist")
+    p.add_argument("--reverse", action="store_true", help="CycleGAN: export the target-to-source generator")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ganforge.api import load
+    from ganforge.export import export
+
+    model = load(args.run, use_ema=not args.no_ema)
+    out = args.out or Path(f"{model.run.recipe.name}.{'onnx' if args.format == 'onnx' else 'pt'}")
+    report = export(model, out, args.format, tolerance=args.tolerance, reverse=args.reverse)
+    inputs = ", ".join(f"{k} {v['dtype']}[batch, {', '.join(map(str, v['shape']))}]".replace(", ]", "]")
+                       for k, v in report["contract"]["inputs"].items())
+    print(f"wrote {out} ({args.format}, step {model.step}, {'EMA' if model.ema else 'raw'} weights): inputs {inputs}; "
+          f"output [batch, {', '.join(map(str, report['contract']['output']['shape']))}]")
+    print(f"checked on random inputs of batch 3 and 5: max abs difference {report['max_abs_difference']:.3g} "
+          f"(tolerance {report['tolerance']:g})")
+    return 0
+
+
+def add_stats_command(commands: Commands) -> None:
+    p = commands.add_parser("stats", help="reference statistics (mu, sigma) of a dataset for FID, as stats.npz")
+    stats = p.add_subparsers(dest="stats_command", metavar="COMMAND", required=True)
+    p = stats.add_parser("compute", help="compute mu and sigma of a dataset's features into an .npz file "
+                                         "(the layout pytorch-fid and clean-fid use, plus a metadata record)")
+    p.add_argument("data", type=Path, help="an image folder or .zip, an .npz of images, or a recipe (its eval.data, "
+                                           "else its data)")
+    p.add_argument("--out", type=Path, required=True, help="the .npz file to write")
+    p.add_argument("--features", choices=["inception-v3", "classifier"], default="inception-v3")
+    p.add_argument("--weights", type=Path, help="InceptionV3 weights file (else GANFORGE_WEIGHTS_DIR, the cache, a download)")
+    p.add_argument("--classifier", type=Path, help="classifier file for --features classifier")
+    p.add_argument("--samples", type=int, help="use at most this many images (default: all)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="with a recipe: override a value (e.g. data.size=64)")
+    p.set_defaults(handler=cmd_stats)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ganforge.eval.stats import compute_stats
+
+    meta = compute_stats(args.data, args.out, features=args.features, weights=args.weights,
+                         classifier=args.classifier, samples=args.samples, batch_size=args.batch_size,
+                         device=args.device, overrides=args.overrides)
+    print(f"wrote {args.out}: mu and sigma of {meta['samples']} images ({meta['features']} features, "
+          f"{meta['resize']}), data fingerprint {meta['data_fingerprint'][:12]}")
+    return 0
+
+
+def add_eval_command(commands: Commands) -> None:
+    p = commands.add_parser("eval", help="evaluate a checkpoint or a run's newest checkpoint (appends to eval.json)")
+    p.add_argument("run", type=Path, help="run folder, checkpoints/step_<N> or checkpoints/best")
+    p.add_argument("--metrics", help="comma-separated evaluators, e.g. fid,kid (default: the recipe's eval.metrics)")
+    p.add_argument("--samples", type=int, help="generated samples per evaluator (default: each evaluator's own)")
+    p.add_argument("--batch-size", type=int, help="generator and feature-network batch (default: eval.batch_size)")
+    p.add_argument("--device", default="cpu", help="device to evaluate on (cpu, cuda, mps)")
+    p.add_argument("--no-ema", action="store_true", help="use the raw generator even when EMA weights exist")
+    p.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    p.set_defaults(handler=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ganforge.eval.runner import format_table
+    from ganforge.pipeline import evaluate_checkpoint
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    record = evaluate_checkpoint(args.run, metrics=metrics, samples=args.samples, batch_size=args.batch_size,
+                                 device=args.device, use_ema=not args.no_ema)
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    weights = "EMA" if record["ema"] else "raw"
+    print(f"{record['checkpoint']} (step {record['step']}, {weights} generator, {record['seconds']:.1f}s)")
+    print(format_table(record["metrics"]))
+    for name, protocol in record["protocols"].items():
+        details = ", ".join(f"{k}={v}" for k, v in protocol.items() if not isinstance(v, dict))
+        print(f"  {name}: {details}")
+    print(f"appended to {Path(record['checkpoint']).parent.parent / 'eval.json'}")
+    return 0
+
+
+CORE_COMMANDS = (add_train_command, add_validate_command, add_schema_command, add_plugins_command,
+                 add_sample_command, add_export_command, add_stats_command, add_eval_command)
