@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import inspect
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -83,6 +84,25 @@ def net_seed(seed: int, name: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(name.encode())) % 2**63
 
 
+@contextmanager
+def slot(path: tuple) -> Iterator[None]:
+    """Build the component of recipe slot ``path``: a user-facing error says which slot it came
+    from (``GanforgeError.recipe_path``), and a crash of its factory (a size the machine cannot
+    allocate, a shape it cannot take) becomes such an error."""
+    try:
+        yield
+    except GanforgeError as exc:
+        if not exc.recipe_path:
+            exc.recipe_path = path
+        raise
+    except (RuntimeError, ValueError, TypeError, MemoryError, OverflowError) as exc:
+        error = GanforgeError(f"building {'.'.join(map(str, path))} failed: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else 'no message'}. Check its settings "
+                              "(a size this machine cannot hold, or one the data does not fit)")
+        error.recipe_path = path
+        raise error from exc
+
+
 def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.device | None = None,
               run_dir: Path | None = None, data_info: DataInfo | None = None) -> Run:
     """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded."""
@@ -91,7 +111,8 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
                        run_dir=run_dir)
     data = None
     if data_info is None:
-        data = ctx.data = ctx.build("data", recipe.data)
+        with slot(("data",)):
+            data = ctx.data = ctx.build("data", recipe.data)
         data_info = data.info
     ctx.data_info = data_info
     ctx.clock.total_steps = recipe.train.steps
@@ -99,15 +120,17 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
     for name, params in recipe.models.items():
         if playing and name not in playing:
             continue
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), slot(("models", name)):
             torch.manual_seed(net_seed(recipe.seed, name))
             ctx.nets[name] = ctx.build(kind_of(registry, params.type), params).to(ctx.device)
     unused = set(recipe.objective.unused_losses())  # such as a VGG term at weight 0: never built
     for name, params in recipe.losses.items():
         if name not in unused:
-            ctx.losses[name] = adapt_adversarial(ctx.build("loss", params), ctx.describe("loss", params.type))
-    objective = check_objective(ctx.build("objective", recipe.objective),
-                                ctx.describe("objective", recipe.objective.type))
+            with slot(("losses", name)):
+                ctx.losses[name] = adapt_adversarial(ctx.build("loss", params), ctx.describe("loss", params.type))
+    with slot(("objective",)):
+        objective = check_objective(ctx.build("objective", recipe.objective),
+                                    ctx.describe("objective", recipe.objective.type))
     optimizers, schedulers = {}, {}
     for name in (*objective.generators, *objective.discriminators):
         config = recipe.optim.get(name, OptimConfig())

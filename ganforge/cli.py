@@ -1,4 +1,4 @@
-"""The ``ganforge`` command line. Listing, validating and the schema never import torch."""
+"""The ``ganforge`` command line. Listing plugins, the schema and `validate --no-preflight` never import torch."""
 
 from __future__ import annotations
 

@@ -33,6 +33,9 @@ def add_train_command(commands: Commands) -> None:
     p = commands.add_parser("train", help="train a recipe into its run folder")
     add_recipe_args(p)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's newest checkpoint")
+    p.add_argument("--no-preflight", action="store_true",
+                   help="skip the checks run before step 0 (data, one step of every phase, weights files, the run "
+                        "folder's room)")
     p.add_argument("--nproc-per-node", type=int, metavar="N",
                    help="train on N processes of this machine (one per GPU) through torch.distributed.run")
     p.set_defaults(handler=cmd_train)
@@ -42,9 +45,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ganforge.recipe import load_recipe
 
     loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
-    note_inherited_data(loaded)
     from ganforge import distributed
 
+    if not distributed.launched_by_torchrun():  # once, before any rank starts
+        note_inherited_data(loaded)
+        if not args.no_preflight:
+            from ganforge.preflight import preflight
+
+            preflight(loaded)
     if args.nproc_per_node and not distributed.launched_by_torchrun():
         return launch_ranks(args)
     from ganforge.pipeline import train
@@ -86,6 +94,8 @@ def add_validate_command(commands: Commands) -> None:
     p.add_argument("--print", action="store_true",
                    help="print the resolved recipe with all defaults; values from extended files or --set are marked "
                         "with where they came from")
+    p.add_argument("--no-preflight", action="store_true",
+                   help="check the recipe file only: do not build the data and nets or run a step")
     p.set_defaults(handler=cmd_validate)
 
 
@@ -99,8 +109,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
         return 0
     note_inherited_data(loaded)
+    checked = ""
+    if not args.no_preflight:
+        from ganforge.preflight import preflight
+
+        checked = "; " + preflight(loaded).describe()
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
-          f"{loaded.recipe.train.steps} steps)")
+          f"{loaded.recipe.train.steps} steps{checked})")
     return 0
 
 
@@ -236,6 +251,9 @@ def add_eval_command(commands: Commands) -> None:
     p = commands.add_parser("eval", help="evaluate a checkpoint or a run's newest checkpoint (appends to eval.json)")
     p.add_argument("run", type=Path, help="run folder, checkpoints/step_<N> or checkpoints/best")
     p.add_argument("--metrics", help="comma-separated evaluators, e.g. fid,kid (default: the recipe's eval.metrics)")
+    p.add_argument("--metric", action="append", default=[], metavar="SLOT",
+                   help="an evaluator with its settings, as YAML: '{type: fid, features: classifier, classifier: "
+                        "clf.safetensors}' (files relative to the working directory); repeatable, after --metrics")
     p.add_argument("--samples", type=int, help="generated samples per evaluator (default: each evaluator's own)")
     p.add_argument("--batch-size", type=int, help="generator and feature-network batch (default: eval.batch_size)")
     p.add_argument("--device", default="cpu", help="device to evaluate on (cpu, cuda, mps)")
@@ -244,12 +262,44 @@ def add_eval_command(commands: Commands) -> None:
     p.set_defaults(handler=cmd_eval)
 
 
+def evaluator_slot(text: str) -> str | dict:
+    """One ``--metric``: a name, or a YAML mapping of an evaluator's settings; files it names
+    are relative to the working directory."""
+    from ganforge.recipe.errors import Location, Problem, RecipeError
+    from ganforge.recipe.yaml import load_yaml_text
+
+    where = Location(override=f"--metric {text}")
+    try:
+        value, _ = load_yaml_text(text, file=None)
+    except RecipeError as exc:
+        raise RecipeError([Problem(where, (), p.message) for p in exc.problems]) from None
+    if isinstance(value, str):
+        return value
+    if not (isinstance(value, dict) and isinstance(value.get("type"), str)):
+        raise RecipeError([Problem(where, (), "an evaluator is a name or a mapping with a 'type', such as "
+                                              "'{type: fid, features: classifier, classifier: clf.safetensors}'")])
+    return _absolute_paths(value)
+
+
+def _absolute_paths(slot: dict) -> dict:
+    """The file settings of a slot (and of a data block inside it) made absolute from here."""
+    out = {}
+    for key, value in slot.items():
+        if isinstance(value, dict):
+            value = _absolute_paths(value)
+        elif key in ("classifier", "weights", "reference_stats", "path", "root", "attributes") and isinstance(value, str):
+            value = str(Path(value).expanduser().resolve())
+        out[key] = value
+    return out
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from ganforge.eval.runner import format_table
     from ganforge.pipeline import evaluate_checkpoint
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    record = evaluate_checkpoint(args.run, metrics=metrics, samples=args.samples, batch_size=args.batch_size,
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else []
+    metrics += [evaluator_slot(text) for text in args.metric]
+    record = evaluate_checkpoint(args.run, metrics=metrics or None, samples=args.samples, batch_size=args.batch_size,
                                  device=args.device, use_ema=not args.no_ema)
     if args.json:
         print(json.dumps(record, indent=2))

@@ -5,6 +5,10 @@ class GanforgeError(Exception):
     """A problem the user can fix (bad data, bad run folder, ...). The CLI prints the message
     without a traceback."""
 
+    recipe_path: tuple = ()
+    """The recipe slot the problem lies in (``("models", "generator")``), when it is known: the
+    preflight turns it into the file and line that set it."""
+
 
 class DataError(GanforgeError):
     """Data that cannot be read or used: a missing file, a corrupt image, a wrong layout."""

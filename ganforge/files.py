@@ -41,16 +41,26 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 @contextmanager
-def writing(what: str, folder: Path) -> Iterator[None]:
-    """Turn a full disk or a refused write into an error that says what to do."""
+def writing(what: str, folder: Path, needed: int | None = None) -> Iterator[None]:
+    """Turn a full disk or a refused write into an error that says what to do (and, with
+    ``needed``, how many bytes the write takes)."""
     try:
         yield
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            room = ""
+            if needed:
+                import shutil
+
+                try:
+                    free = shutil.disk_usage(folder).free
+                except OSError:
+                    free = 0
+                room = f"; it needs about {needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free"
             raise RunFolderError(
-                f"the disk is full: could not write {what} in {folder} ({exc.strerror}). Free some space (old runs, "
-                "checkpoints; train.keep_checkpoints keeps fewer) or move the run with --set output.dir=..., then "
-                "continue with --resume: the checkpoints written before are intact.") from None
+                f"the disk is full: could not write {what} in {folder} ({exc.strerror}{room}). Free some space (old "
+                "runs, checkpoints; train.keep_checkpoints keeps fewer) or move the run with --set output.dir=..., "
+                "then continue with --resume: the checkpoints written before are intact.") from None
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise RunFolderError(
                 f"cannot write {what} in {folder} ({exc.strerror}). Make the folder writable or choose another with "

@@ -14,7 +14,10 @@ from ganforge.weights import KnownWeights, resolve_weights
 
 VGG19 = KnownWeights("VGG19 (torchvision ImageNet)", "vgg19-dcbb9e9d.pth",
                      "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-                     "the vgg-perceptual loss (pix2pixHD's feature loss, SRGAN's content loss)")
+                     "the vgg-perceptual loss (pix2pixHD's feature loss, SRGAN's content loss)",
+                     setting="the vgg-perceptual loss's `weights:` (losses.<name>.weights)",
+                     offline="Offline, turn the VGG term off: pix2pixhd's objective.perceptual_weight: 0 or srgan's "
+                             "objective.content: pixel (the loss is then never built).")
 
 # Index of each ReLU in torchvision's vgg19().features.
 LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,

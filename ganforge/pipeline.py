@@ -114,9 +114,12 @@ def evaluate_checkpoint(path: Path, *, metrics: list[str | dict] | None = None, 
     except DataError as missing:  # evaluators that need no data (FID on a stats file) still run
         run = rebuild_run(folder, recipe_data, registry=registry, device=device)
         run.ctx.data_missing = str(missing)
-    step, ema_used = load_weights(run, checkpoint, use_ema=use_ema)
     config = run.recipe.eval
-    result = evaluate(run, build_evaluators(run, config.metrics), batch_size=config.batch_size, seed=config.seed)
+    evaluators = build_evaluators(run, config.metrics)
+    for evaluator in evaluators.values():  # weights and classifier files before anything is computed
+        evaluator.preflight()
+    step, ema_used = load_weights(run, checkpoint, use_ema=use_ema)
+    result = evaluate(run, evaluators, batch_size=config.batch_size, seed=config.seed)
     record = {"step": step, "source": source, "checkpoint": str(checkpoint), "ema": ema_used, **result}
     folder.append_eval(record)
     return record

@@ -18,6 +18,10 @@ class KnownWeights:
     filename: str
     url: str
     used_for: str
+    setting: str = "the evaluator's `weights:`"
+    """Where a recipe names the file."""
+    offline: str = ""
+    """What to use instead when the file cannot be had."""
 
 
 INCEPTION_V3 = KnownWeights(
@@ -25,6 +29,9 @@ INCEPTION_V3 = KnownWeights(
     "weights-inception-2015-12-05-6726825d.pth",
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
     "fid, kid, inception-score and precision-recall with features: inception-v3",
+    offline="Offline, score with a feature network of your own instead: `ganforge classifier train RECIPE --out "
+            "clf.safetensors`, then `features: classifier` and `classifier: clf.safetensors` on the evaluator "
+            "(docs/evaluation.md); those numbers are not comparable with published FIDs.",
 )
 
 
@@ -70,4 +77,5 @@ def _tmp_target(final: Path) -> Path:
 
 def _where(weights: KnownWeights) -> str:
     return (f"Needed for {weights.used_for}. Download {weights.url} and either put {weights.filename} in the "
-            "folder named by GANFORGE_WEIGHTS_DIR, or set the evaluator's `weights:` to the file's path.")
+            f"folder named by GANFORGE_WEIGHTS_DIR, or set {weights.setting} to the file's path."
+            + (f" {weights.offline}" if weights.offline else ""))

@@ -70,8 +70,10 @@ def test_data_mistakes_are_reported_without_a_traceback(tmp_path):
     data["data"] = {"type": "npz", "path": "missing.npz"}
     data["models"]["generator"]["type"] = "mlp-generator"
     result = ganforge("train", str(write_recipe(tmp_path / "r.yaml", data)))
-    assert result.returncode == 1
-    assert "npz file" in result.stderr and "missing.npz not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr  # found by the preflight: a located recipe error, before step 0
+    assert "r.yaml:" in result.stderr and "data.path: npz file" in result.stderr
+    assert "missing.npz not found" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_validate_prints_the_resolved_recipe(tmp_path):
@@ -95,7 +97,7 @@ def test_listing_validating_and_schema_do_not_import_torch(tmp_path):
     probe = (
         "import sys, runpy\n"
         "from ganforge.cli import main\n"
-        "for argv in (['plugins'], ['validate', sys.argv[1]], ['schema']):\n"
+        "for argv in (['plugins'], ['validate', sys.argv[1], '--no-preflight'], ['schema']):\n"
         "    assert main(argv) == 0\n"
         "print('torch' in sys.modules)\n"
     )

@@ -499,3 +499,26 @@ def test_eval_command_end_to_end(tmp_path, capsys):
     assert "lists no eval.metrics" in capsys.readouterr().err
     assert main(["eval", str(run), "--metrics", "nope"]) == 2
     assert "unknown type 'nope'" in capsys.readouterr().err
+
+
+def test_eval_takes_full_evaluator_settings_from_the_command_line(tmp_path, capsys, monkeypatch):
+    """The offline FID of docs/evaluation.md (classifier features) runs from the command line."""
+    from ganforge.builtin.examples import example_classifier
+    from ganforge.cli import main
+
+    recipe = tiny_ring(tmp_path, steps=4, checkpoint_every=4)
+    recipe["data"] = {"type": "shapes", "size": 16, "length": 64}
+    recipe["models"] = {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 8},
+                        "discriminator": {"type": "dcgan-discriminator", "width": 8}}
+    recipe["train"]["batch_size"] = 8
+    assert main(["train", str(write_recipe(tmp_path / "recipe.yaml", recipe)), "--no-preflight"]) == 0
+    example_classifier(tmp_path / "clf.safetensors", 3, 6)
+    monkeypatch.chdir(tmp_path)  # the classifier file is named relative to where the command runs
+    capsys.readouterr()
+    slot = "{type: fid, features: classifier, classifier: clf.safetensors, samples: 32, reference_samples: 32}"
+    assert main(["eval", "run", "--metric", slot, "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert math.isfinite(record["metrics"]["fid"]) and record["protocols"]["fid"]["samples"] == 32
+    assert "clf.safetensors" in json.dumps(record["protocols"]["fid"])
+    assert main(["eval", "run", "--metric", "{features: classifier}"]) == 2
+    assert "an evaluator is a name or a mapping with a 'type'" in capsys.readouterr().err

@@ -17,6 +17,9 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import REPO, tiny_ring, write_recipe
+from ganforge.pipeline import train
+from ganforge.recipe import recipe_from_data
+from ganforge.train.checkpoint import list_checkpoints
 
 
 def run_training(recipe: dict, tmp_path, registry, resume: bool = False, name: str = "recipe.yaml"):
@@ -283,3 +286,81 @@ def test_objective_state_such_as_an_image_pool_is_checkpointed(tmp_path, registr
     states = [torch.load(f.checkpoints / "step_00000020" / "state.pt", weights_only=True)["objective"]["pool"]
               for f in (straight, resumed)]
     assert states[0].shape == (15, 2) and torch.equal(states[0], states[1])
+
+
+# ---------------------------------------------------------------- non-finite weights, failures after step 0
+
+def test_non_finite_weights_with_finite_losses_stop_the_run_and_are_never_checkpointed(tmp_path, registry, monkeypatch):
+    """Batch-norm statistics can overflow while every logged loss stays finite (a learning rate of
+    1e12 did it): the weights themselves are checked, and no checkpoint holds them."""
+    from ganforge.train.trainer import NonFiniteLoss, Trainer
+
+    original = Trainer.train_step
+
+    def overflowing(self, step, batches):
+        logs = original(self, step, batches)
+        if step + 1 == 7:  # after step 7: a running variance of the generator overflows
+            bn = next(m for m in self.run.nets["generator"].modules() if isinstance(m, torch.nn.BatchNorm1d))
+            bn.running_var.fill_(float("inf"))
+        return logs
+
+    monkeypatch.setattr(Trainer, "train_step", overflowing)
+    with pytest.raises(NonFiniteLoss, match=r"tensor\(s\) became NaN or infinite \(generator\..*running_var.*\) while "
+                                            r"the logged losses stayed finite by step 10.*step_00000005"):
+        run_training(tiny_ring(tmp_path, steps=20, checkpoint_every=5, log_every=5), tmp_path, registry)
+    saved = list_checkpoints(tmp_path / "run" / "checkpoints")
+    assert [p.name for p in saved] == ["step_00000005"]
+
+
+@pytest.mark.parametrize("failing", ["evaluation", "tracker"])
+def test_a_failure_after_a_step_saves_a_checkpoint_first(tmp_path, registry, monkeypatch, failing):
+    """An evaluation or a tracker that fails mid-run loses nothing: the state after the step is
+    checkpointed, the error says where, and --resume finishes the run."""
+    from ganforge.errors import GanforgeError
+    from ganforge.train.trainer import Trainer
+
+    recipe = tiny_ring(tmp_path, steps=20, checkpoint_every=100, log_every=5)
+    if failing == "evaluation":
+        recipe["eval"] = {"every": 6, "metrics": [{"type": "mode-coverage", "samples": 50}]}
+        monkeypatch.setattr(Trainer, "evaluate", lambda self, step: (_ for _ in ()).throw(RuntimeError("no memory left")))
+        step, what = 6, "drawing samples or evaluating"
+    else:
+        class Broken:
+            def log_scalars(self, step, values):
+                if step >= 10:
+                    raise OSError("the tracking server went away")
+
+        original = Trainer.__init__
+        monkeypatch.setattr(Trainer, "__init__", lambda self, run, folder, trackers=(): original(self, run, folder,
+                                                                                                   [Broken()]))
+        step, what = 10, "the Broken tracker"
+    with pytest.raises(GanforgeError, match=rf"{what} failed at step {step}: .*Nothing learned is lost: the run's "
+                                            rf"state at step {step} is in .*step_{step:08d}; .*--resume"):
+        run_training(recipe, tmp_path, registry)
+    assert (tmp_path / "run" / "checkpoints" / f"step_{step:08d}" / "state.pt").is_file()
+    monkeypatch.undo()
+    folder = train(recipe_from_data(recipe, registry), registry=registry, resume=True)
+    assert (folder.checkpoints / "step_00000020").is_dir()
+
+
+def test_a_full_disk_while_checkpointing_names_the_bytes_and_leaves_no_half_checkpoint(tmp_path, registry,
+                                                                                         monkeypatch):
+    import errno
+
+    from ganforge.errors import RunFolderError
+    from ganforge.train import checkpoint as checkpoints
+
+    original, calls = checkpoints.atomic_write_bytes, {"n": 0}
+
+    def full_after_a_while(path, data):
+        calls["n"] += 1
+        if "step_00000010" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(path, data)
+
+    monkeypatch.setattr(checkpoints, "atomic_write_bytes", full_after_a_while)
+    with pytest.raises(RunFolderError, match=r"the disk is full: could not write checkpoint step 10 .*it needs about "
+                                             r"[\d.]+ MiB and [\d.]+ MiB are free.*checkpoints written before are intact"):
+        run_training(tiny_ring(tmp_path, steps=20, checkpoint_every=5), tmp_path, registry)
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == ["step_00000005"], "no temporary or half checkpoint is left"

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ganforge.losses", "ganforge.adversarial", "ganforge.perceptual"),
     ("ganforge.build",),
     ("ganforge.eval", "ganforge.train"),
-    ("ganforge.pipeline", "ganforge.api", "ganforge.export", "ganforge.testing"),
+    ("ganforge.pipeline", "ganforge.api", "ganforge.export", "ganforge.testing", "ganforge.preflight"),
     ("ganforge.bench", "ganforge.scaffold", "ganforge.hookdoc", "ganforge.builtin", "ganforge.sdk", "ganforge.cli",
      "ganforge.__main__", "ganforge"),
 ]

@@ -118,6 +118,13 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] 
             record_in_store(job, record, store)  # finished here, but stopped before the store heard of it
         elif stored(job, store) is None:
             todo.append(job)
+    preflown: set[str] = set()
+    for job in todo:  # each run's recipe, once, before anything trains: data, a step, weights, room
+        if job.run not in preflown:
+            from ganforge.preflight import preflight
+
+            preflight(load_recipe(job.recipe, job.overrides))
+            preflown.add(job.run)
     where = f" in {out}" + (f", store {store.path}" if store is not None else "")
     echo(f"suite {loaded.suite.name}: {len(planned)} runs, {len(planned) - len(todo)} finished, {len(todo)} to run "
          f"({jobs} at a time){where}")

@@ -27,6 +27,10 @@ class Evaluator:
     """Capabilities (``ganforge.capabilities``) the run's objective must have; checked when the
     evaluators are built, before anything is evaluated."""
 
+    def preflight(self) -> None:
+        """Check, in a second, what :meth:`prepare` will need from outside the run (weights and
+        classifier files, held-out data): raise the error ``prepare`` would, before training."""
+
     def prepare(self, session: EvalSession) -> None:
         """Get reference data ready (real features, mode centres, ...)."""
 
@@ -53,6 +57,23 @@ class FeatureMetric(Evaluator):
         self.samples = params.samples
         self.seen = 0
         self.reference: dict[str, Tensor] = {}
+
+    def preflight(self) -> None:
+        if self.p.features == "classifier":
+            from ganforge.eval.classifier import load_classifier
+
+            if self.p.classifier is None:
+                raise GanforgeError(f"{self.name}: features: classifier needs `classifier:` set to a file made by "
+                                    "`ganforge classifier train`")
+            load_classifier(Path(self.p.classifier))
+        else:
+            from ganforge.weights import INCEPTION_V3, resolve_weights
+
+            resolve_weights(INCEPTION_V3, self.p.weights, download=self.p.download)
+        stats = self.p.model_dump().get("reference_stats")
+        if stats is not None and not Path(stats).is_file():
+            raise GanforgeError(f"{self.name}: reference_stats file {stats} not found; make it with `ganforge stats "
+                                "compute DATA --out FILE`, or remove reference_stats to compute them from the data")
 
     def network(self, session: EvalSession):
         from ganforge.eval.features import ClassifierFeatures, InceptionV3Features
@@ -123,7 +144,7 @@ class FID(FeatureMetric):
         self.reference_stats: tuple[np.ndarray, np.ndarray] | None = None  # from reference_stats: an .npz
 
     def prepare(self, session: EvalSession) -> None:
-        stats = getattr(self.p, "reference_stats", None)
+        stats = self.p.reference_stats
         if stats is None:
             return super().prepare(session)
         from ganforge.eval.stats import check_matches, read_stats
@@ -273,6 +294,13 @@ class ClassifierMetric(Evaluator):
 
     def __init__(self, params: Any):
         self.p, self.samples = params, params.samples
+
+    def preflight(self) -> None:
+        from ganforge.eval.classifier import load_classifier
+
+        if self.p.classifier is None:
+            raise GanforgeError(f"{self.name} needs `classifier:` set to a file made by `ganforge classifier train`")
+        load_classifier(Path(self.p.classifier))
 
     def prepare(self, session: EvalSession) -> None:
         from ganforge.eval.classifier import load_classifier
@@ -427,6 +455,12 @@ class LPIPS(PairedMetric):
 
     name, key, keys = "lpips", "lpips", ("lpips",)
 
+    def preflight(self) -> None:
+        from ganforge.eval.lpips import BACKBONES
+        from ganforge.weights import resolve_weights
+
+        resolve_weights(BACKBONES[self.p.net], self.p.weights, download=self.p.download)
+
     def prepare(self, session: EvalSession) -> None:
         from ganforge.eval.lpips import build_lpips
 
@@ -461,6 +495,10 @@ class HeldoutAccuracy(Evaluator):
         self.samples = params.samples
         self.count = 0
         self.data: Any = None
+
+    def preflight(self) -> None:
+        if self.data is None:
+            self.data = self.ctx.registry.get("data", self.p.data.type).build(self.p.data, self.ctx)
 
     def measure(self, run: Any, nets: dict, batch_size: int) -> None:
         from torch.utils.data import DataLoader

@@ -16,9 +16,11 @@ from ganforge.weights import KnownWeights, resolve_weights
 
 BACKBONES = {
     "alex": KnownWeights("AlexNet (torchvision ImageNet)", "alexnet-owt-7be5be79.pth",
-                         "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "lpips with net: alex"),
+                         "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "lpips with net: alex",
+                         offline="Offline, use l1, psnr or ssim instead of lpips."),
     "vgg": KnownWeights("VGG16 (torchvision ImageNet)", "vgg16-397923af.pth",
-                        "https://download.pytorch.org/models/vgg16-397923af.pth", "lpips with net: vgg"),
+                        "https://download.pytorch.org/models/vgg16-397923af.pth", "lpips with net: vgg",
+                        offline="Offline, use l1, psnr or ssim instead of lpips."),
 }
 
 

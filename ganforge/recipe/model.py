@@ -53,15 +53,18 @@ Schedule = Annotated[
 ]
 
 
+Beta = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+
+
 class OptimConfig(Params):
     """Optimizer of one model."""
 
     type: Literal["adam", "adamw", "sgd", "rmsprop"] = Field("adam", description="Optimizer.")
-    lr: float = Field(2e-4, gt=0, description="Base learning rate.")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas.")
-    weight_decay: float = Field(0.0, ge=0, description="Weight decay.")
-    momentum: float = Field(0.0, ge=0, description="Momentum (sgd, rmsprop).")
-    eps: float = Field(1e-8, gt=0, description="Numerical epsilon (adam, adamw, rmsprop).")
+    lr: float = Field(2e-4, gt=0, le=10, allow_inf_nan=False, description="Base learning rate.")
+    betas: tuple[Beta, Beta] = Field((0.5, 0.999), description="Adam betas, each in [0, 1).")
+    weight_decay: float = Field(0.0, ge=0, le=10, allow_inf_nan=False, description="Weight decay.")
+    momentum: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="Momentum (sgd, rmsprop), in [0, 1).")
+    eps: float = Field(1e-8, gt=0, le=1, allow_inf_nan=False, description="Numerical epsilon (adam, adamw, rmsprop).")
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="Learning-rate schedule.")
 
 
@@ -92,17 +95,17 @@ class AugmentConfig(Params):
 class TrainConfig(Params):
     """How long and how to train."""
 
-    steps: int = Field(1000, ge=1, description="Generator steps.")
-    batch_size: int = Field(64, ge=1, description="Real samples per discriminator step.")
+    steps: int = Field(1000, ge=1, le=10**10, description="Generator steps.")
+    batch_size: int = Field(64, ge=1, le=2**16, description="Real samples per discriminator step.")
     device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train.")
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="Autocast precision.")
     ema: EMAConfig | None = Field(None, description="Generator EMA; null for none.")
-    log_every: int = Field(50, ge=1, description="Steps between logged scalars.")
-    sample_every: int = Field(500, ge=1, description="Steps between sample grids.")
-    sample_count: int = Field(64, ge=1, description="Images in each sample grid (fixed noise).")
-    checkpoint_every: int = Field(1000, ge=1, description="Steps between checkpoints.")
-    keep_checkpoints: int = Field(3, ge=1, description="Newest checkpoints kept.")
-    workers: int = Field(0, ge=0, description="Data-loading worker processes.")
+    log_every: int = Field(50, ge=1, le=10**10, description="Steps between logged scalars.")
+    sample_every: int = Field(500, ge=1, le=10**10, description="Steps between sample grids.")
+    sample_count: int = Field(64, ge=1, le=100_000, description="Images (or 2-D points) in each sample grid (fixed noise).")
+    checkpoint_every: int = Field(1000, ge=1, le=10**10, description="Steps between checkpoints.")
+    keep_checkpoints: int = Field(3, ge=1, le=10_000, description="Newest checkpoints kept.")
+    workers: int = Field(0, ge=0, le=256, description="Data-loading worker processes.")
     progress: bool = Field(True, description="Show a progress bar on a terminal.")
     deterministic: bool = Field(False, description="PyTorch's deterministic algorithms (and the CUDA workspace setting they "
                                                    "need): the same recipe and seed give the same numbers on one machine.")
@@ -145,8 +148,8 @@ class RecipeBase(Params):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="ganforge recipe")
 
-    name: str = Field(..., description="Run name; the default run folder is runs/<name>.")
-    seed: int = Field(0, description="Seed for weights, data order and noise.")
+    name: str = Field(..., max_length=100, description="Run name; the default run folder is runs/<name>.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed for weights, data order and noise.")
 
     @field_validator("name")
     @classmethod

@@ -20,6 +20,9 @@ def validate_recipe(data: dict, provenance: Provenance, registry: Registry) -> R
     """Validate ``data`` against the registry's recipe model; raise :class:`RecipeError`
     listing every problem, each with file, line and key path."""
     model = recipe_model(registry)
+    booleans = booleans_for_numbers(data, provenance, model)
+    if booleans:
+        raise RecipeError(booleans)
     try:
         recipe = model.model_validate(data)
     except ValidationError as exc:
@@ -174,6 +177,25 @@ def explain(exc: ValidationError, data: dict, provenance: Provenance, model: typ
             seen.add(key)
             problems.append(Problem(where, path, message))
     return sorted(problems, key=lambda p: (p.location.file or "~", p.location.line or 0))
+
+
+def booleans_for_numbers(data: Any, provenance: Provenance, model: type[BaseModel]) -> list[Problem]:
+    """``true``/``false`` where a number belongs: pydantic would take them as 1 and 0."""
+    problems: list[Problem] = []
+
+    def walk(node: Any, path: KeyPath) -> None:
+        if isinstance(node, bool):
+            if path and _strip(type_at(model, path, data)) in (int, float):
+                problems.append(Problem(locate(provenance, path), path, f"expected a number, got {str(node).lower()}"))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, path + (key,))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, path + (index,))
+
+    walk(data, ())
+    return problems
 
 
 def cross_check(recipe: Any, provenance: Provenance, registry: Registry) -> list[Problem]:

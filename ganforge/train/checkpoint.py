@@ -57,6 +57,19 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
+def checkpoint_bytes(run: Any) -> int:
+    """About the size of one checkpoint: every net's tensors, an EMA copy of the generators,
+    and the optimizers' state (Adam keeps two tensors per parameter)."""
+    def size(net: Any) -> int:
+        return sum(t.numel() * t.element_size() for t in net.state_dict().values())
+
+    nets = sum(size(net) for net in run.nets.values())
+    ema = sum(size(run.nets[n]) for n in run.objective.generators) if run.recipe.train.ema else 0
+    optimizers = 2 * sum(p.numel() * p.element_size() for opt in run.optimizers.values()
+                         for group in opt.param_groups for p in group["params"])
+    return nets + ema + optimizers
+
+
 def save_checkpoint(directory: Path, step: int, nets: dict[str, torch.nn.Module],
                     ema_nets: dict[str, torch.nn.Module] | None, state: dict[str, Any]) -> Path:
     """Write checkpoint ``step`` atomically; returns its folder."""
@@ -65,15 +78,19 @@ def save_checkpoint(directory: Path, step: int, nets: dict[str, torch.nn.Module]
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     meta = {"step": str(step)}
-    atomic_write_bytes(tmp / "nets.safetensors", save(flatten_state(nets), metadata=meta))
-    if ema_nets:
-        atomic_write_bytes(tmp / "ema.safetensors", save(flatten_state(ema_nets), metadata=meta))
-    buffer = io.BytesIO()
-    torch.save({"step": step, **state}, buffer)
-    atomic_write_bytes(tmp / "state.pt", buffer.getvalue())
-    sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
-    atomic_write_bytes(tmp / CHECKSUMS, json.dumps(sums, indent=1).encode())
-    _fsync_folder(tmp)
+    try:
+        atomic_write_bytes(tmp / "nets.safetensors", save(flatten_state(nets), metadata=meta))
+        if ema_nets:
+            atomic_write_bytes(tmp / "ema.safetensors", save(flatten_state(ema_nets), metadata=meta))
+        buffer = io.BytesIO()
+        torch.save({"step": step, **state}, buffer)
+        atomic_write_bytes(tmp / "state.pt", buffer.getvalue())
+        sums = {f.name: file_sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+        atomic_write_bytes(tmp / CHECKSUMS, json.dumps(sums, indent=1).encode())
+        _fsync_folder(tmp)
+    except BaseException:  # a full disk, say: leave no half-written folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     _fsync_folder(directory)

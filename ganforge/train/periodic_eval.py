@@ -46,8 +46,10 @@ class PeriodicEval:
         if all(keys is not None for keys in declared):
             known = [key for keys in declared for key in keys]
             if best.metric not in known:
-                raise GanforgeError(f"eval.best.metric is {best.metric!r}, but the evaluators in eval.metrics report "
-                                    f"{', '.join(known)}; pick one of those or add the evaluator that reports it")
+                error = GanforgeError(f"eval.best.metric is {best.metric!r}, but the evaluators in eval.metrics "
+                                      f"report {', '.join(known)}; pick one of those or add the evaluator that reports it")
+                error.recipe_path = ("eval", "best", "metric")
+                raise error
 
     def evaluate(self, step: int, nets: dict[str, nn.Module], ema: bool) -> dict[str, Any]:
         """Evaluate ``nets`` at ``step`` and append the record to ``eval.json``."""

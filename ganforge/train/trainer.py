@@ -26,8 +26,8 @@ from ganforge.errors import GanforgeError, RunFolderError
 from ganforge.objective import Objective
 from ganforge.samples import comparison_sheet, render, save_png
 from ganforge.train.checkpoint import (
-    latest_good_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state, save_checkpoint,
-    set_aside_newer, set_rng_state, unflatten_into,
+    checkpoint_bytes, latest_good_checkpoint, list_checkpoints, load_checkpoint, prune_checkpoints, rng_state,
+    save_checkpoint, set_aside_newer, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
 from ganforge.files import writing
@@ -137,6 +137,7 @@ class Trainer:
         self.augment = self.diff_augment()
         self.evaluation = PeriodicEval(run, folder)
         self.lr_scale, self.rollbacks = 1.0, 0  # changed only by train.nan_rollback
+        self.checkpoint_bytes = checkpoint_bytes(run)
         self._reference: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ the loop
@@ -220,9 +221,12 @@ class Trainer:
                             progress.reset(total=config.steps)
                             progress.update(step)
                         continue
-                if main and (last or step % config.sample_every == 0):
-                    self.save_samples(step, fixed)
-                record = self.evaluate(step) if eval_due else None  # every rank takes a share
+                try:
+                    if main and (last or step % config.sample_every == 0):
+                        self.save_samples(step, fixed)
+                    record = self.evaluate(step) if eval_due else None  # every rank takes a share
+                except Exception as exc:  # nothing learned is lost: checkpoint first, then say what failed
+                    raise self.saved_after(step, exc, "drawing samples or evaluating") from exc
                 if checkpoint_due:
                     path = self.checkpoint(step) if main else self.folder.checkpoints / f"step_{step:08d}"
                     if main and record is not None and self.evaluation.improved(record["metrics"]):
@@ -295,14 +299,30 @@ class Trainer:
             self.evaluation.restore(0)  # a fresh run: no evaluation of an earlier attempt survives
         return 0
 
+    def non_finite(self) -> list[str]:
+        """The weights, buffers (batch-norm statistics), EMA copies and gradients holding a NaN or
+        an infinity, by name."""
+        nets = {**self.run.nets, **({f"{n} (EMA)": net for n, net in self.ema.nets.items()} if self.ema else {})}
+        bad = [f"{name}.{key}" for name, net in nets.items() for key, value in net.state_dict().items()
+               if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+        bad += [f"{name}.{key} (gradient)" for name in self.trained
+                for key, parameter in self.run.nets[name].named_parameters()
+                if parameter.grad is not None and not bool(torch.isfinite(parameter.grad).all())]
+        return bad
+
     def log(self, step: int, values: dict[str, float], rate: float, progress: Any) -> None:
+        """Check the logged values and the weights for NaN and infinity, then log the values."""
         bad = [key for key, value in values.items() if not np.isfinite(value)]
-        if bad:
+        tensors = self.non_finite()
+        if bad or tensors:
             good = list_checkpoints(self.folder.checkpoints)
+            what = (f"{bad[0]} became {values[bad[0]]}" if bad else
+                    f"{len(tensors)} tensor(s) became NaN or infinite ({', '.join(tensors[:3])}"
+                    f"{', ...' if len(tensors) > 3 else ''}) while the logged losses stayed finite")
             raise NonFiniteLoss(
-                f"{bad[0]} became {values[bad[0]]} by step {step}; training stopped. The last good checkpoint "
-                f"is {good[-1] if good else 'none (no checkpoint was written yet)'}. Lower the learning rate, "
-                "use precision fp32, or add a gradient penalty, then start again or --resume."
+                f"{what} by step {step}; training stopped and nothing of this interval was saved. The last good "
+                f"checkpoint is {good[-1] if good else 'none (no checkpoint was written yet)'}. Lower the learning "
+                "rate, use precision fp32, or add a gradient penalty, then start again or --resume."
             )
         if not self.world.is_main:
             return
@@ -311,7 +331,10 @@ class Trainer:
         with writing("metrics.jsonl", self.folder.path):
             self.folder.log(record)
         for tracker in self.trackers:
-            tracker.log_scalars(step, values)
+            try:
+                tracker.log_scalars(step, values)
+            except Exception as exc:  # nothing learned is lost: checkpoint first, then say what failed
+                raise self.saved_after(step, exc, f"the {type(tracker).__name__} tracker") from exc
         losses = {k: v for k, v in values.items() if "loss" in k}
         if progress is not None:
             progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
@@ -360,7 +383,27 @@ class Trainer:
             self._reference = torch.stack([data[i]["x"] for i in range(min(n, len(data)))])
         return self._reference
 
+    def saved_after(self, step: int, error: Exception, what: str) -> GanforgeError:
+        """Save the state after ``step`` (complete: the step and its schedules are done) unless a
+        checkpoint of it exists, and return the error that says what failed and where the run is."""
+        path = self.folder.checkpoints / f"step_{step:08d}"
+        detail = str(error) if isinstance(error, GanforgeError) else f"{type(error).__name__}: {error}"
+        if self.world.is_main and not (path / "state.pt").is_file():
+            try:
+                path = self.checkpoint(step)
+            except Exception as failed:
+                good = list_checkpoints(self.folder.checkpoints)
+                return GanforgeError(f"{what} failed at step {step}: {detail}. Saving a checkpoint of step {step} "
+                                     f"failed too ({failed}); the newest checkpoint is "
+                                     f"{good[-1] if good else 'none'}. Fix the cause and continue with --resume.")
+        return GanforgeError(f"{what} failed at step {step}: {detail}. Nothing learned is lost: the run's state at "
+                             f"step {step} is in {path}; fix the cause and continue with --resume.")
+
     def checkpoint(self, step: int) -> Path:
+        bad = self.non_finite()
+        if bad:  # never write a checkpoint that could not be resumed from
+            raise NonFiniteLoss(f"{len(bad)} tensor(s) are NaN or infinite at step {step} ({', '.join(bad[:3])}); "
+                                "no checkpoint is written from them")
         run = self.run
         state = {
             "optimizers": {name: opt.state_dict() for name, opt in run.optimizers.items()},
@@ -372,7 +415,7 @@ class Trainer:
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
         }
-        with writing(f"checkpoint step {step}", self.folder.checkpoints):
+        with writing(f"checkpoint step {step}", self.folder.checkpoints, needed=self.checkpoint_bytes):
             path = save_checkpoint(self.folder.checkpoints, step, run.nets, self.ema.nets if self.ema else None, state)
         prune_checkpoints(self.folder.checkpoints, self.config.keep_checkpoints)
         return path
