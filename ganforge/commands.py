@@ -33,6 +33,9 @@ def add_train_command(commands: Commands) -> None:
     p = commands.add_parser("train", help="train a recipe into its run folder")
     add_recipe_args(p)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's newest checkpoint")
+    p.add_argument("--reschedule", action="store_true",
+                   help="with --resume and a changed train.steps: spread the rest of a decaying learning rate over the "
+                        "new length (refused otherwise)")
     p.add_argument("--no-preflight", action="store_true",
                    help="skip the checks run before step 0 (data, one step of every phase, weights files, the run "
                         "folder's room)")
@@ -59,7 +62,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ganforge.train.trainer import Interrupted
 
     try:
-        folder = train(loaded, resume=args.resume)
+        folder = train(loaded, resume=args.resume, reschedule=args.reschedule)
     except Interrupted as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 130
@@ -79,6 +82,9 @@ def launch_ranks(args: argparse.Namespace) -> int:
         argv += ["--set", override]
     if args.resume:
         argv.append("--resume")
+    if args.reschedule:
+        argv.append("--reschedule")
+    argv.append("--no-preflight")  # done once, before the ranks start
     try:
         torchrun(argv)
     except ChildFailedError as exc:

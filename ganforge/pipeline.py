@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,20 @@ def run_folder_for(recipe: Any) -> RunFolder:
     return RunFolder(Path(recipe.output.dir) if recipe.output.dir else Path("runs") / recipe.name)
 
 
-def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | None = None) -> RunFolder:
-    """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint.
-    Under torchrun every rank calls this; rank 0 alone writes the run folder."""
+def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | None = None,
+          reschedule: bool = False) -> RunFolder:
+    """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint
+    (``reschedule``: spreading a decaying learning rate over a changed ``train.steps``). Under
+    torchrun every rank calls this; rank 0 alone writes the run folder, holding its lock."""
     with deterministic_algorithms(loaded.recipe.train.deterministic):
-        return _train(loaded, resume, registry or default_registry())
+        folder = run_folder_for(loaded.recipe)
+        if os.environ.get("RANK", "0") == "0":  # rank 0 under torchrun, or the only process
+            with folder.lock():
+                return _train(loaded, resume, registry or default_registry(), reschedule)
+        return _train(loaded, resume, registry or default_registry(), reschedule)
 
 
-def _train(loaded: LoadedRecipe, resume: bool, registry: Registry) -> RunFolder:
+def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: bool) -> RunFolder:
     recipe = loaded.recipe
     world = distributed.init_from_env(recipe.train.device)
     folder = run_folder_for(recipe)
@@ -46,7 +53,7 @@ def _train(loaded: LoadedRecipe, resume: bool, registry: Registry) -> RunFolder:
         folder.start(resolved, record, resume=resume)
     distributed.barrier()
     trackers = [run.ctx.build("tracker", t) for t in recipe.output.trackers] if world.is_main else []
-    trainer = Trainer(run, folder, trackers)
+    trainer = Trainer(run, folder, trackers, reschedule=reschedule)
     try:
         trainer.fit(resume=resume)
     finally:

@@ -364,3 +364,45 @@ def test_a_full_disk_while_checkpointing_names_the_bytes_and_leaves_no_half_chec
         run_training(tiny_ring(tmp_path, steps=20, checkpoint_every=5), tmp_path, registry)
     folder = tmp_path / "run" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["step_00000005"], "no temporary or half checkpoint is left"
+
+
+# ---------------------------------------------------------------- one writer, and resume that says what it does
+
+def test_a_second_writer_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(tmp_path):
+    recipe = busy_ring(tmp_path, steps=100000)
+    path = write_recipe(tmp_path / "busy.yaml", recipe)
+    command = [sys.executable, "-m", "ganforge", "train", str(path), "--no-preflight"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while not list_checkpoints(tmp_path / "run" / "checkpoints") and time.time() < deadline:
+            time.sleep(0.2)
+        second = subprocess.run(command + ["--resume"], cwd=REPO, capture_output=True, text=True)
+        assert second.returncode == 1
+        assert f"is in use by another ganforge process (pid {first.pid} on" in second.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    recipe["train"]["steps"] = 14
+    write_recipe(path, recipe)
+    third = subprocess.run(command + ["--resume", "--reschedule"], cwd=REPO, capture_output=True, text=True)
+    assert third.returncode == 0, third.stderr
+    assert f"took over the run folder's lock from pid {first.pid}" in third.stderr
+    assert "resumed from step " in third.stderr and " of 14 (checkpoint " in third.stderr
+
+
+def test_a_changed_train_steps_keeps_a_decaying_schedule_unless_asked_to_reschedule(tmp_path, registry):
+    from ganforge.errors import RunFolderError
+
+    recipe = tiny_ring(tmp_path, steps=10, checkpoint_every=5)
+    recipe["optim"]["generator"]["schedule"] = {"type": "linear-decay", "start": 0.5}
+    run_training(recipe, tmp_path, registry)
+    longer = dict(recipe, train={**recipe["train"], "steps": 20})
+    with pytest.raises(RunFolderError, match=r"train.steps changed from 10 to 20, and the learning rates of generator "
+                                             r"\(linear-decay\) decay over train.steps.*--reschedule"):
+        run_training(longer, tmp_path, registry, resume=True)
+    from ganforge.pipeline import train
+    from ganforge.recipe import load_recipe
+
+    folder = train(load_recipe(tmp_path / "recipe.yaml"), resume=True, registry=registry, reschedule=True)
+    assert (folder.checkpoints / "step_00000020").is_dir()

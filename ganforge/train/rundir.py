@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
+import os
 import platform
+import socket
 import subprocess
+import sys
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -21,6 +26,7 @@ MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.json"
 BEST_FILE = "best.json"
+LOCK_FILE = ".ganforge.lock"
 # Settings a resumed run may change: they do not affect the weights it computes.
 RESUME_MAY_CHANGE = {("train", "steps"), ("train", "progress"), ("train", "log_every"), ("train", "sample_every"),
                      ("train", "checkpoint_every"), ("train", "keep_checkpoints"), ("train", "nan_rollback"), ("output",),
@@ -39,6 +45,42 @@ class RunFolder:
         self.best_file = self.path / BEST_FILE
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder as its one writer while the block runs. Another process holding it is
+        refused, named by its pid; a lock left by a killed process (the kernel releases it) is
+        taken over, and said so."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / LOCK_FILE, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise RunFolderError(f"cannot write the run folder {self.path} ({exc.strerror or exc}); choose a writable "
+                                 "folder with --set output.dir=...") from None
+        with handle:
+            handle.seek(0)
+            holder = handle.read().strip()
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = holder or "pid unknown"
+                raise RunFolderError(f"run folder {self.path} is in use by another ganforge process ({holder}); two "
+                                     "writers would interleave its checkpoints and metrics. Wait for it to finish or "
+                                     "stop it, or train into another output.dir") from None
+            if holder:
+                print(f"ganforge: took over the run folder's lock from {holder}, which no longer runs", file=sys.stderr)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                         f"{dt.datetime.now().isoformat(timespec='seconds')}\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()  # an empty file: released cleanly
+                handle.flush()
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def start(self, resolved: dict, manifest: dict, *, resume: bool) -> None:
         """Create (or, on resume, check) the folder and write the recipe and manifest."""

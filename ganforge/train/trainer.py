@@ -35,6 +35,10 @@ from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
 
 
+SPREAD_OVER_STEPS = ("linear-decay", "cosine")
+"""Learning-rate schedules whose shape depends on ``train.steps``."""
+
+
 class Interrupted(GanforgeError):
     """Training stopped on request (Ctrl-C or SIGTERM) after saving a checkpoint."""
 
@@ -113,8 +117,9 @@ class StopRequest:
 class Trainer:
     """Trains a built :class:`Run`, writing into a :class:`RunFolder`."""
 
-    def __init__(self, run: Run, folder: RunFolder, trackers: list[Any] = ()):
+    def __init__(self, run: Run, folder: RunFolder, trackers: list[Any] = (), *, reschedule: bool = False):
         self.run, self.folder, self.trackers = run, folder, list(trackers)
+        self.reschedule = reschedule
         for tracker in self.trackers:
             require(tracker, Tracker, "training", f"tracker {type(tracker).__name__}")
         self.image_trackers = [t for t in self.trackers if isinstance(t, ImageTracker)]
@@ -414,6 +419,7 @@ class Trainer:
             "rng": rng_state(),
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
+            "schedule_steps": self.config.steps,
         }
         with writing(f"checkpoint step {step}", self.folder.checkpoints, needed=self.checkpoint_bytes):
             path = save_checkpoint(self.folder.checkpoints, step, run.nets, self.ema.nets if self.ema else None, state)
@@ -431,8 +437,26 @@ class Trainer:
             raise RunFolderError(f"every checkpoint in {self.folder.checkpoints} is corrupt; the run cannot be "
                                  "continued. Start it again in a new output.dir")
         state = self.load_state(path)
+        self.check_horizon(state.get("schedule_steps"))
         self.lr_scale, self.rollbacks = state.get("lr_scale", 1.0), state.get("rollbacks", 0)
+        self.warn(f"resumed from step {int(state['step'])} of {self.config.steps} (checkpoint {path})")
         return int(state["step"])
+
+    def check_horizon(self, saved_steps: int | None) -> None:
+        """A learning rate that decays over ``train.steps`` keeps the horizon it was planned
+        with: resuming with another ``train.steps`` is refused, unless ``--reschedule`` asks to
+        spread the rest of the schedule over the new length."""
+        steps = self.config.steps
+        if saved_steps is None or saved_steps == steps or self.reschedule:
+            return
+        spread = [f"{name} ({config.schedule.type})" for name, config in self.run.recipe.optim.items()
+                  if config.schedule.type in SPREAD_OVER_STEPS and name in self.run.optimizers]
+        if spread:
+            raise RunFolderError(
+                f"train.steps changed from {saved_steps} to {steps}, and the learning rates of {', '.join(spread)} "
+                f"decay over train.steps: resuming would change the rates the first {saved_steps} steps were planned "
+                f"with. Keep train.steps={saved_steps}, or add --reschedule to spread the rest of the decay over "
+                f"{steps} steps (the weights then differ from a run trained {steps} steps from the start)")
 
     def roll_back(self, step: int, error: NonFiniteLoss) -> int:
         """Go back to the last good checkpoint with lower learning rates (``train.nan_rollback``);
