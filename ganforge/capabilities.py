@@ -98,6 +98,14 @@ class Fingerprinted(Protocol):
 
 
 @runtime_checkable
+class SkipsUnreadable(Protocol):
+    """A dataset that leaves unreadable files out (``on_error: skip``) and lists them."""
+
+    skipped: list
+    """The files left out (found so far, in this process)."""
+
+
+@runtime_checkable
 class LabelledData(Protocol):
     """A labelled dataset that holds every item's label at once (no need to read each item)."""
 

@@ -13,13 +13,25 @@ from typing import Iterator
 from ganforge.errors import RunFolderError
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+UMASK = _umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` through a synced temporary file renamed into place, with the permissions a
+    plain ``open(path, "w")`` would give it (the temporary file's private 0600 is not kept)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~UMASK)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:

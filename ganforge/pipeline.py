@@ -11,6 +11,7 @@ import torch
 
 from ganforge import distributed
 from ganforge.build import build_run
+from ganforge.capabilities import SkipsUnreadable
 from ganforge.data.info import DataInfo
 from ganforge.errors import DataError, GanforgeError
 from ganforge.eval.session import data_fingerprint
@@ -50,6 +51,8 @@ def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: b
     if world.is_main:
         record = manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(), world_size=world.size)
         record["data_fingerprint"] = data_fingerprint(run.data, recipe.data)
+        if isinstance(run.data, SkipsUnreadable):  # counted once, here, however often they are met again
+            record["data_skipped"] = {"count": len(run.data.skipped), "files": [str(f) for f in run.data.skipped[:50]]}
         folder.start(resolved, record, resume=resume)
     distributed.barrier()
     trackers = [run.ctx.build("tracker", t) for t in recipe.output.trackers] if world.is_main else []

@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
     "EpochAware": "ganforge.capabilities",
     "Fingerprinted": "ganforge.capabilities",
     "LabelledData": "ganforge.capabilities",
+    "SkipsUnreadable": "ganforge.capabilities",
     "KnownModes": "ganforge.capabilities",
     "NoiseInput": "ganforge.capabilities",
     "Conditioned": "ganforge.capabilities",
@@ -157,8 +158,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     )
     from ganforge.capabilities import (  # noqa: F401
         AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware,
-        Fingerprinted, HasFeatures, ImageTracker, KnownModes, LabelledData, NoiseInput, PairedOutputs, Tracker,
-        Translates, require,
+        Fingerprinted, HasFeatures, ImageTracker, KnownModes, LabelledData, NoiseInput, PairedOutputs,
+        SkipsUnreadable, Tracker, Translates, require,
     )
     from ganforge.data.adapter import DataAdapter  # noqa: F401
     from ganforge.data.image_folder import ImageFolder  # noqa: F401

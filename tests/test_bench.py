@@ -182,14 +182,26 @@ def test_a_broken_recipe_fails_before_anything_trains(tmp_path):
 
 
 def test_a_failing_run_is_reported_and_the_others_kept(tmp_path):
+    """A run that fails while it trains (here its weights blow up past step 0, which no
+    preflight can know) is reported with its log, after the others have finished."""
+    blow_up = ["train.steps=30", "optim.generator={type: sgd, lr: 10.0}", "optim.discriminator={type: sgd, lr: 10.0}"]
+    runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]},
+            "broken": {"recipe": "recipes/ring.yaml", "set": blow_up}}
+    suite = suite_file(tmp_path, runs=runs, seeds=1, reference=[])
+    with pytest.raises(GanforgeError, match=r"1 of 2 runs failed[\s\S]*broken seed 0: exit 1[\s\S]*(became nan|NaN or infinite)"):
+        run_suite(load_suite(suite), tmp_path / "out", echo=lambda line: None)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [(r["run"], r["status"]) for r in results["runs"]] == [("gan", "done"), ("broken", "missing")]
+
+
+def test_a_run_that_cannot_start_stops_the_suite_before_anything_trains(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip file")
     runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]},
             "broken": {"recipe": "recipes/ring.yaml", "set": [f"data={{type: npz, path: {tmp_path / 'bad.npz'}}}"]}}
     suite = suite_file(tmp_path, runs=runs, seeds=1, reference=[])
-    with pytest.raises(GanforgeError, match=r"1 of 2 runs failed[\s\S]*broken seed 0: exit 1[\s\S]*bad\.npz"):
+    with pytest.raises(RecipeError, match=r"data.path: cannot read .*bad\.npz as \.npz"):
         run_suite(load_suite(suite), tmp_path / "out", echo=lambda line: None)
-    results = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert [(r["run"], r["status"]) for r in results["runs"]] == [("gan", "done"), ("broken", "missing")]
+    assert not (tmp_path / "out" / "gan").exists()
 
 
 # ----------------------------------------------------------------- reports

@@ -331,8 +331,8 @@ def test_a_failure_after_a_step_saves_a_checkpoint_first(tmp_path, registry, mon
                     raise OSError("the tracking server went away")
 
         original = Trainer.__init__
-        monkeypatch.setattr(Trainer, "__init__", lambda self, run, folder, trackers=(): original(self, run, folder,
-                                                                                                   [Broken()]))
+        monkeypatch.setattr(Trainer, "__init__", lambda self, run, folder, trackers=(), **kw: original(
+            self, run, folder, [Broken()], **kw))
         step, what = 10, "the Broken tracker"
     with pytest.raises(GanforgeError, match=rf"{what} failed at step {step}: .*Nothing learned is lost: the run's "
                                             rf"state at step {step} is in .*step_{step:08d}; .*--resume"):

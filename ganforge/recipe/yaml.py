@@ -19,6 +19,13 @@ Provenance = dict[KeyPath, Location]
 
 MAX_VALUES = 100_000
 """Most values a recipe may hold once YAML aliases are expanded (a guard against alias bombs)."""
+MAX_BYTES = 1_000_000
+"""Largest recipe file or ``--set`` value: a recipe is a small text file (the shipped ones are under 3 kB)."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and lists (the shipped recipes nest 5 levels)."""
+PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("map", "seq", "str", "int", "float", "bool", "null")}
+"""The only tags a recipe's values may carry: every other tag (``!!python/object``, a custom
+``!thing``) is an error, on scalars, lists and mappings alike."""
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -41,6 +48,9 @@ StrictLoader.add_implicit_resolver(
 
 def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]:
     """Parse YAML text into plain Python values plus a key path -> location map."""
+    if len(text) > MAX_BYTES:
+        raise RecipeError([Problem(Location(file, 1), (), f"{len(text)} characters, more than a recipe may hold "
+                                                          f"({MAX_BYTES}); a recipe is a small text file")])
     loader = None
     try:
         loader = StrictLoader(text)  # rejects control characters already
@@ -54,6 +64,9 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise RecipeError([Problem(Location(file, line), (), f"not valid YAML: {_yaml_reason(exc)}")]) from None
+    except RecursionError:
+        raise RecipeError([Problem(Location(file, 1), (), f"nested deeper than a recipe may be ({MAX_DEPTH} levels of "
+                                                          "mappings and lists)")]) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -70,11 +83,18 @@ def load_yaml_text(text: str, file: str | None = None) -> tuple[Any, Provenance]
 
 def load_yaml_file(path: Path) -> tuple[Any, Provenance]:
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise RecipeError([Problem(Location(str(path)), (), "not a regular file (a folder, a device or a pipe); "
+                                                                "name a recipe file")])
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise RecipeError([Problem(Location(str(path)), (), "file not found")]) from None
     except OSError as exc:
         raise RecipeError([Problem(Location(str(path)), (), f"cannot read the file: {exc}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise RecipeError([Problem(Location(str(path)), (), f"larger than a recipe may be ({MAX_BYTES} bytes); a "
+                                                            "recipe is a small text file")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -96,9 +116,17 @@ def _construct(loader: StrictLoader, node: yaml.Node, path: KeyPath, file: str |
     around it, so an alias to one of them (a recursive anchor) is a problem, not a hang."""
     where = Location(file, node.start_mark.line + 1)
     provenance.setdefault(path, where)
+    if len(path) > MAX_DEPTH:
+        raise RecipeError([Problem(where, path[:1], f"nested deeper than a recipe may be ({MAX_DEPTH} levels of "
+                                                    "mappings and lists)")])
+    if node.tag not in PLAIN_TAGS:
+        problems.append(Problem(where, path, f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not "
+                                             "allowed in a recipe (tags could name code to run); remove it"))
+        return None
     if len(provenance) > MAX_VALUES:
-        raise RecipeError([Problem(where, path[:1], f"more than {MAX_VALUES} values once YAML aliases are "
-                                                "expanded; write the recipe out without nested aliases")])
+        raise RecipeError([Problem(where, path[:1], f"more than {MAX_VALUES} values (each use of a YAML alias counts "
+                                                "again); a recipe holds a few hundred: write it out without nested "
+                                                "aliases or huge lists")])
     if id(node) in enclosing:
         problems.append(Problem(where, path, "a YAML alias refers to a mapping or list that contains it "
                                              "(a recursive anchor); write the value out instead"))

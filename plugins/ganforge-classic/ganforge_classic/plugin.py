@@ -13,27 +13,27 @@ from ganforge_classic.examples import ganforge_kit_examples  # noqa: F401  (a ho
 class MLPGeneratorParams(Params):
     """Fully connected generator (the PacGAN 2-D protocol uses 4 x 400, batch norm, ReLU, z of size 2)."""
 
-    z_dim: int = Field(64, ge=1, description="Latent size.")
-    width: int = Field(400, ge=1, description="Units per hidden layer.")
-    depth: int = Field(4, ge=1, description="Hidden layers.")
+    z_dim: int = Field(64, ge=1, le=4096, description="Latent size.")
+    width: int = Field(400, ge=1, le=4096, description="Units per hidden layer.")
+    depth: int = Field(4, ge=1, le=64, description="Hidden layers.")
     batch_norm: bool = Field(True, description="Batch norm after each hidden layer.")
     activation: Literal["relu", "leaky-relu", "tanh"] = Field("relu", description="Hidden activation.")
     conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to z); needs labelled data.")
-    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    embed_dim: int | None = Field(None, ge=1, le=4096, description="Size of the label embedding (default: the number of classes).")
 
 
 class MLPDiscriminatorParams(Params):
     """Fully connected discriminator (the PacGAN 2-D protocol uses 3 x 200 maxout with 5 pieces)."""
 
-    width: int = Field(200, ge=1, description="Units per hidden layer.")
-    depth: int = Field(3, ge=1, description="Hidden layers.")
+    width: int = Field(200, ge=1, le=4096, description="Units per hidden layer.")
+    depth: int = Field(3, ge=1, le=64, description="Hidden layers.")
     activation: Literal["relu", "leaky-relu", "maxout"] = Field("leaky-relu", description="Hidden activation.")
     maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
     batch_norm: bool = Field(False, description="Batch norm after each hidden layer.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
     pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
     conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to the input); needs labelled data.")
-    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    embed_dim: int | None = Field(None, ge=1, le=4096, description="Size of the label embedding (default: the number of classes).")
     aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last hidden layer (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
     noise_std: float = Field(0.0, ge=0, description="Gaussian noise added to the input of each layer while training (Improved GAN).")
 
@@ -41,9 +41,9 @@ class MLPDiscriminatorParams(Params):
 class JointMLPDiscriminatorParams(Params):
     """BiGAN/ALI discriminator: a fully connected net over a sample and a latent vector, D(x, z)."""
 
-    z_dim: int = Field(..., ge=1, description="Latent size (the generator's and the encoder's).")
-    width: int = Field(1024, ge=1, description="Units per hidden layer.")
-    depth: int = Field(2, ge=1, description="Hidden layers.")
+    z_dim: int = Field(..., ge=1, le=4096, description="Latent size (the generator's and the encoder's).")
+    width: int = Field(1024, ge=1, le=4096, description="Units per hidden layer.")
+    depth: int = Field(2, ge=1, le=64, description="Hidden layers.")
     activation: Literal["relu", "leaky-relu", "maxout"] = Field("leaky-relu", description="Hidden activation.")
     maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
     dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
@@ -52,9 +52,9 @@ class JointMLPDiscriminatorParams(Params):
 class MLPEncoderParams(Params):
     """Fully connected encoder: a sample to a latent vector (BiGAN's E)."""
 
-    z_dim: int = Field(..., ge=1, description="Latent size (the generator's).")
-    width: int = Field(1024, ge=1, description="Units per hidden layer.")
-    depth: int = Field(2, ge=1, description="Hidden layers.")
+    z_dim: int = Field(..., ge=1, le=4096, description="Latent size (the generator's).")
+    width: int = Field(1024, ge=1, le=4096, description="Units per hidden layer.")
+    depth: int = Field(2, ge=1, le=64, description="Hidden layers.")
     activation: Literal["relu", "leaky-relu", "tanh"] = Field("leaky-relu", description="Hidden activation.")
     batch_norm: bool = Field(True, description="Batch norm after each hidden layer.")
 
@@ -62,31 +62,31 @@ class MLPEncoderParams(Params):
 class DCGANEncoderParams(Params):
     """DCGAN-style encoder: strided convolutions from an image to a latent vector."""
 
-    z_dim: int = Field(..., ge=1, description="Latent size (the generator's).")
-    width: int = Field(64, ge=1, description="Channels of the first layer (doubled per layer).")
-    max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
+    z_dim: int = Field(..., ge=1, le=4096, description="Latent size (the generator's).")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layer (doubled per layer).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
 
 
 class DCGANGeneratorParams(Params):
     """DCGAN generator: transposed convolutions doubling the side from 4x4 to the data's size."""
 
-    z_dim: int = Field(100, ge=1, description="Latent size.")
-    width: int = Field(64, ge=1, description="Channels of the last hidden layer (doubled per layer towards 4x4).")
-    max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
+    z_dim: int = Field(100, ge=1, le=4096, description="Latent size.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the last hidden layer (doubled per layer towards 4x4).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
     batch_norm: bool = Field(True, description="Batch norm in hidden layers.")
     conditional: bool = Field(False, description="Take a class label y too (a learned embedding joined to z); needs labelled data.")
-    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    embed_dim: int | None = Field(None, ge=1, le=4096, description="Size of the label embedding (default: the number of classes).")
 
 
 class DCGANDiscriminatorParams(Params):
     """DCGAN discriminator: strided convolutions halving the side down to 4x4, then one logit."""
 
-    width: int = Field(64, ge=1, description="Channels of the first layer (doubled per layer).")
-    max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layer (doubled per layer).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
     norm: Literal["batch", "spectral", "none"] = Field("batch", description="Normalisation of hidden layers.")
     pack: int = Field(1, ge=1, description="PacGAN: judge this many samples at once (concatenated); 1 for a standard discriminator.")
     conditional: bool = Field(False, description="Take a class label y too (embedding channels joined to the image); needs labelled data.")
-    embed_dim: int | None = Field(None, ge=1, description="Size of the label embedding (default: the number of classes).")
+    embed_dim: int | None = Field(None, ge=1, le=4096, description="Size of the label embedding (default: the number of classes).")
     aux_outputs: int = Field(0, ge=0, description="Outputs of an auxiliary head on the last features (ACGAN classes, InfoGAN codes, semi-supervised classes); 0 for none.")
 
 
@@ -94,17 +94,17 @@ class InfoGANGeneratorParams(Params):
     """InfoGAN's MNIST generator (Chen et al. 2016): two fully connected layers, then two
     transposed convolutions up to the data's size (a multiple of 4, such as 28)."""
 
-    z_dim: int = Field(74, ge=1, description="Latent size (noise plus the InfoGAN codes).")
-    width: int = Field(64, ge=1, description="Channels at half the image side (twice as many at a quarter).")
-    fc_width: int = Field(1024, ge=1, description="Units of the first fully connected layer.")
+    z_dim: int = Field(74, ge=1, le=4096, description="Latent size (noise plus the InfoGAN codes).")
+    width: int = Field(64, ge=1, le=4096, description="Channels at half the image side (twice as many at a quarter).")
+    fc_width: int = Field(1024, ge=1, le=4096, description="Units of the first fully connected layer.")
 
 
 class InfoGANDiscriminatorParams(Params):
     """InfoGAN's MNIST discriminator: two strided convolutions and a fully connected layer shared
     by the real/fake logit and the Q head."""
 
-    width: int = Field(64, ge=1, description="Channels of the first convolution (twice as many in the second).")
-    fc_width: int = Field(1024, ge=1, description="Units of the shared fully connected layer.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first convolution (twice as many in the second).")
+    fc_width: int = Field(1024, ge=1, le=4096, description="Units of the shared fully connected layer.")
     aux_outputs: int = Field(0, ge=0, description="Outputs of the Q head (InfoGAN codes, ACGAN or semi-supervised classes); 0 for none.")
     aux_hidden: int = Field(128, ge=0, description="Hidden units of the Q head (batch norm, leaky ReLU); 0 for a single linear layer.")
 

@@ -166,24 +166,39 @@ def _load_encoder(model, path: Path | None):
     return encoder.eval()
 
 
-def _load_attributes(model, path: Path | None) -> tuple[dict, list[str], dict]:
-    """The attribute vectors, the label values they name (in order) and the linear probe."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+def _load_attributes(model, path: Path | None) -> tuple[dict, dict[str, tuple[list[str], dict]]]:
+    """The attribute vectors, and for each factor they were made for, the label values it
+    names (in order) and its linear probe."""
     from ganforge.sdk import GanforgeError
 
     path = path or model.folder / ATTRIBUTES_FILE
     if not Path(path).is_file():
         raise GanforgeError(f"no attribute vectors at {path}; make them with `ganforge latent attributes {model.folder}`")
+    return _read_attributes(Path(path), model)
+
+
+def _read_attributes(path: Path, model) -> tuple[dict, dict[str, tuple[list[str], dict]]]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from ganforge.sdk import GanforgeError
+
     with safe_open(str(path), "pt") as handle:
         meta = handle.metadata() or {}
     tensors = load_file(str(path))
-    probe = {k.split("/", 1)[1]: tensors.pop(k) for k in list(tensors) if k.startswith("_probe/")}
-    if "names" not in meta or set(probe) != {"weight", "bias", "mean", "std"}:
+    stored = {k: tensors.pop(k) for k in list(tensors) if k.startswith("_probe/")}
+    if "factors" in meta:
+        factors = {factor: (names, {k.rsplit("/", 1)[1]: v for k, v in stored.items()
+                                    if k.startswith(f"_probe/{factor}/")})
+                   for factor, names in json.loads(meta["factors"]).items()}
+    elif "names" in meta:  # one factor, as written before factors were added up
+        factors = {"y": (json.loads(meta["names"]), {k.split("/", 1)[1]: v for k, v in stored.items()})}
+    else:
+        factors = {}
+    if not factors or any(set(probe) != {"weight", "bias", "mean", "std"} for _, probe in factors.values()):
         raise GanforgeError(f"{path} was written by an older ganforge; make it again with "
                             f"`ganforge latent attributes {model.folder}`")
-    return tensors, json.loads(meta["names"]), probe
+    return tensors, factors
 
 
 def _read_images(files: list[Path], model):
@@ -253,9 +268,14 @@ def cmd_attributes(args) -> int:
     vectors = attribute_vectors(encoder, images, labels, names)
     probe = fit_attribute_probe(encoder, images, labels, names)
     out = args.out or model.folder / ATTRIBUTES_FILE
-    tensors = {**vectors, **{f"_probe/{k}": v for k, v in probe.items()}}
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(out), metadata={"names": json.dumps(names)})
-    print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items() if not k.startswith("_")))
+    earlier, factors = _read_attributes(out, model) if out.is_file() else ({}, {})
+    factors[args.factor] = (names, probe)  # this factor's values and probe replace its earlier ones; others stay
+    tensors = {**earlier, **vectors}
+    tensors.update({f"_probe/{factor}/{k}": v for factor, (_, p) in factors.items() for k, v in p.items()})
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(out),
+              metadata={"factors": json.dumps({factor: factor_names for factor, (factor_names, _) in factors.items()})})
+    kept = f"; kept the vectors of {', '.join(f for f in factors if f != args.factor)}" if len(factors) > 1 else ""
+    print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items()) + kept)
     return 0
 
 
@@ -288,7 +308,7 @@ def cmd_edit(args) -> int:
 
     model = _model(args.run)
     encoder = _load_encoder(model, args.encoder)
-    vectors, names, probe = _load_attributes(model, args.attributes)
+    vectors, factors = _load_attributes(model, args.attributes)
     amounts = {}
     for item in args.add:
         name, _, amount = item.partition("=")
@@ -304,7 +324,8 @@ def cmd_edit(args) -> int:
         edited = model.generate({"z": edit(z, vectors, amounts)})
         reconstruction = model.generate({"z": z})
     save_png(comparison_sheet([image, reconstruction, edited]), args.out)
-    ranked = rank_attributes(encoder, image, names, probe)[0]
+    ranked = sorted((pair for names, probe in factors.values() for pair in rank_attributes(encoder, image, names, probe)[0]),
+                    key=lambda pair: -pair[1])
     print(f"wrote {args.out} (image | reconstruction | edit); attributes it carries (probability): "
           + ", ".join(f"{name} {score:.2f}" for name, score in ranked[:5]))
     return 0

@@ -58,8 +58,8 @@ def ganforge_register_data(register):
 class SRResNetParams(Params):
     """SRGAN's generator: residual blocks and sub-pixel (PixelShuffle) upsampling; the scale is the data's."""
 
-    blocks: int = Field(16, ge=1, description="Residual blocks (SRGAN: 16).")
-    width: int = Field(64, ge=1, description="Channels throughout (SRGAN: 64).")
+    blocks: int = Field(16, ge=1, le=64, description="Residual blocks (SRGAN: 16).")
+    width: int = Field(64, ge=1, le=4096, description="Channels throughout (SRGAN: 64).")
     batch_norm: bool = Field(True, description="Batch norm inside the blocks (SRGAN: yes; EDSR drops it).")
     bicubic_skip: bool = Field(False, description="Predict a correction added to bicubic upsampling (starts at the bicubic baseline); SRGAN: no.")
 
@@ -67,9 +67,9 @@ class SRResNetParams(Params):
 class SRGANDiscriminatorParams(Params):
     """SRGAN's discriminator: strided 3x3 convs with LeakyReLU and batch norm, dense 1024, one logit."""
 
-    width: int = Field(64, ge=1, description="Channels of the first layers (doubled every second layer).")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layers (doubled every second layer).")
     layers: int = Field(8, ge=2, le=12, description="Conv layers (SRGAN: 8, every second one with stride 2).")
-    dense: int = Field(1024, ge=1, description="Units of the dense layer.")
+    dense: int = Field(1024, ge=1, le=4096, description="Units of the dense layer.")
 
 
 @hookimpl

@@ -3,6 +3,8 @@ inverts the generator (and beats a random one), and completion by latent optimis
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from PIL import Image
@@ -239,7 +241,7 @@ def test_attributes_from_an_image_folders_celeba_table_end_to_end(tmp_path, caps
     rows = ["512", "Octagon Bright"]
     for i in range(len(source)):
         save_png(to_uint8(source[i]["x"]), tmp_path / "faces" / f"{i:06d}.png")
-        rows.append(f"{i:06d}.png {1 if int(source[i]['y']) else -1:2d}  1")
+        rows.append(f"{i:06d}.png {1 if int(source[i]['y']) else -1:2d} {1 if i % 2 else -1:2d}")
     (tmp_path / "list_attr_celeba.txt").write_text("\n".join(rows) + "\n")
     folder = {"type": "image-folder", "root": str(tmp_path / "faces"), "size": 16,
               "attributes": str(tmp_path / "list_attr_celeba.txt")}
@@ -256,7 +258,14 @@ def test_attributes_from_an_image_folders_celeba_table_end_to_end(tmp_path, caps
     assert main(["latent", "attributes", run, "--factor", "Smiling", "--out", str(tmp_path / "x.safetensors")]) == 1
     assert "has no label 'Smiling'; it has Bright, Octagon" in capsys.readouterr().err
     with safe_open(str(tmp_path / "run" / "attributes.safetensors"), "pt") as handle:
-        assert handle.metadata()["names"] == '["not Octagon", "Octagon"]'
+        assert json.loads(handle.metadata()["factors"]) == {"Octagon": ["not Octagon", "Octagon"]}
+
+    # a second factor adds its vectors and probe to the first's
+    assert main(["latent", "attributes", run, "--factor", "Bright", "--images", "512"]) == 0
+    assert "kept the vectors of Octagon" in capsys.readouterr().out
+    with safe_open(str(tmp_path / "run" / "attributes.safetensors"), "pt") as handle:
+        assert set(json.loads(handle.metadata()["factors"])) == {"Octagon", "Bright"}
+        assert {"Octagon", "not Octagon", "Bright", "not Bright"} <= set(handle.keys())
 
     # edit's ranking names the right attribute: the probe stored in the file reads the column
     for i in range(2):
@@ -265,7 +274,8 @@ def test_attributes_from_an_image_folders_celeba_table_end_to_end(tmp_path, caps
         assert "attributes it carries (probability): " in capsys.readouterr().out
     model = ganforge.load(tmp_path / "run")
     from ganforge_editing.latent_cli import _load_attributes, _load_encoder
-    vectors, names, probe = _load_attributes(model, None)
+    vectors, factors = _load_attributes(model, None)
+    names, probe = factors["Octagon"]
     images = torch.stack([source[i]["x"] for i in range(128)])
     truth = [names[int(source[i]["y"])] for i in range(128)]
     ranked = latent.rank_attributes(_load_encoder(model, None), images, names, probe)

@@ -73,11 +73,13 @@ class PairedFolder(DataAdapter):
         self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
         if params.root is not None:
             self.where = Path(params.root)
-            self.entries = readable_images(list_images(self.where, params.extensions), params.on_error, self.where)[0]
+            self.entries, unreadable = readable_images(list_images(self.where, params.extensions), params.on_error,
+                                                       self.where)
         else:
             self.where = Path(params.root_a)
-            self.entries = readable_images(self._matched(Path(params.root_a), Path(params.root_b)), params.on_error,
-                                           self.where)[0]
+            self.entries, unreadable = readable_images(self._matched(Path(params.root_a), Path(params.root_b)),
+                                                       params.on_error, self.where)
+        self.skipped = [error.path for error in unreadable]
         if params.limit:
             self.entries = self.entries[: params.limit]
         a, b = params.channels_a, params.channels_b
@@ -139,8 +141,10 @@ class UnpairedFolder(DataAdapter):
                 present = sorted(p.name for p in root.iterdir() if p.is_dir())
                 raise DataError(f"unpaired-folder needs {folder} (CycleGAN's {params.split}A/ and {params.split}B/); "
                                 f"{root} has {present or 'no folders'}")
-        self.files = {side: readable_images(list_images(folder, params.extensions), params.on_error, folder)[0][: params.limit]
-                      for side, folder in folders.items()}
+        found = {side: readable_images(list_images(folder, params.extensions), params.on_error, folder)
+                 for side, folder in folders.items()}
+        self.files = {side: good[: params.limit] for side, (good, _) in found.items()}
+        self.skipped = [error.path for _, bad in found.values() for error in bad]
         self.jitter = Jitter(params.load_size, params.crop_size, params.jitter, params.flip)
         a, b = params.channels_a, params.channels_b
         source, target = (a, b) if params.direction == "AtoB" else (b, a)

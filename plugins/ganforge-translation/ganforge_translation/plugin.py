@@ -19,8 +19,8 @@ class UNetParams(Params):
     """pix2pix's U-Net generator (encoder-decoder with skip connections)."""
 
     depth: int = Field(8, ge=1, le=10, description="Stride-2 levels down (8 takes 256 px to 1x1); the image side must be a multiple of 2^depth.")
-    width: int = Field(64, ge=1, description="Channels of the outermost level (doubled per level).")
-    max_width: int = Field(512, ge=1, description="Cap on channels per level.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the outermost level (doubled per level).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per level.")
     norm: Norm = Field("batch", description="Normalisation (pix2pix: batch).")
     dropout: float = Field(0.5, ge=0, lt=1, description="Dropout in the innermost decoder levels: pix2pix's only noise source; 0 for none.")
     dropout_blocks: int = Field(3, ge=0, description="How many decoder levels below the innermost have dropout.")
@@ -32,8 +32,8 @@ class UNetParams(Params):
 class ResNetParams(Params):
     """CycleGAN's ResNet generator: reflection padding, instance norm, residual blocks."""
 
-    blocks: int = Field(9, ge=1, description="Residual blocks (CycleGAN: 9 at 256 px, 6 at 128 px).")
-    width: int = Field(64, ge=1, description="Channels of the first layer (doubled per downsampling).")
+    blocks: int = Field(9, ge=1, le=64, description="Residual blocks (CycleGAN: 9 at 256 px, 6 at 128 px).")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layer (doubled per downsampling).")
     downsamplings: int = Field(2, ge=0, le=4, description="Stride-2 convolutions before the blocks (and transposed ones after).")
     norm: Norm = Field("instance", description="Normalisation (CycleGAN: instance).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside the residual blocks.")
@@ -43,10 +43,10 @@ class ResNetParams(Params):
 class Pix2PixHDGeneratorParams(Params):
     """pix2pixHD's generator: a global generator at half resolution plus a local enhancer."""
 
-    width: int = Field(32, ge=1, description="Channels of the local enhancer's first layer (the global generator has twice as many).")
+    width: int = Field(32, ge=1, le=4096, description="Channels of the local enhancer's first layer (the global generator has twice as many).")
     global_downsamplings: int = Field(4, ge=1, le=6, description="Stride-2 convolutions of the global generator.")
-    global_blocks: int = Field(9, ge=1, description="Residual blocks of the global generator.")
-    local_blocks: int = Field(3, ge=1, description="Residual blocks of the local enhancer.")
+    global_blocks: int = Field(9, ge=1, le=64, description="Residual blocks of the global generator.")
+    local_blocks: int = Field(3, ge=1, le=64, description="Residual blocks of the local enhancer.")
     local_enhancers: Literal[0, 1] = Field(1, description="1: global generator + local enhancer; 0: the global generator alone at full resolution.")
     norm: Norm = Field("instance", description="Normalisation (pix2pixHD: instance).")
 
@@ -55,8 +55,8 @@ class PatchGANParams(Params):
     """pix2pix's PatchGAN discriminator: one logit per receptive-field patch."""
 
     receptive_field: Literal[1, 16, 34, 70, 142, 286] = Field(70, description="Patch size in pixels each logit judges: 1 (PixelGAN), 16, 70 (pix2pix's default) or 286 (ImageGAN at 256 px); 34 and 142 also exist.")
-    width: int = Field(64, ge=1, description="Channels of the first layer (doubled per layer).")
-    max_width: int = Field(512, ge=1, description="Cap on channels per layer.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layer (doubled per layer).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
     norm: Literal["batch", "instance", "spectral", "none"] = Field("batch", description="Normalisation of hidden layers (pix2pix: batch; CycleGAN: instance).")
     conditional: bool = Field(False, description="Judge (source, image) pairs, the source joined to the input channels (pix2pix); false judges images alone (CycleGAN).")
     domain: Literal["target", "source"] = Field("target", description="Which domain's images it judges: the data's target domain, or its source domain (CycleGAN's second discriminator).")

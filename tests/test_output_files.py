@@ -1,0 +1,47 @@
+"""What a run writes is the user's, with the permissions a plain write gives (not the private
+0600 of a temporary file), and its manifest counts the images it skipped, once."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from conftest import tiny_ring
+from ganforge.pipeline import train
+from ganforge.recipe import recipe_from_data
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_run_files_have_the_users_normal_permissions(tmp_path, registry):
+    umask = os.umask(0o022)
+    try:
+        folder = train(recipe_from_data(tiny_ring(tmp_path, steps=4, checkpoint_every=4, sample_every=4), registry),
+                       registry=registry)
+        written = [folder.recipe_file, folder.manifest_file, folder.samples / "step_00000004.png",
+                   *(folder.checkpoints / "step_00000004").iterdir()]
+        assert {mode(path) for path in written} == {0o644}, {str(p): oct(mode(p)) for p in written}
+    finally:
+        os.umask(umask)
+
+
+def test_skipped_images_are_counted_once_in_the_manifest(tmp_path, registry):
+    import numpy as np
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(12):
+        Image.fromarray(np.full((16, 16, 3), i * 20, np.uint8)).save(images / f"{i:02d}.png")
+    (images / "broken.png").write_bytes(b"not an image at all")
+    recipe = tiny_ring(tmp_path, steps=6, checkpoint_every=6)
+    recipe["data"] = {"type": "image-folder", "root": str(images), "size": 16, "on_error": "skip"}
+    recipe["models"] = {"generator": {"type": "dcgan-generator", "z_dim": 4, "width": 4},
+                        "discriminator": {"type": "dcgan-discriminator", "width": 4}}
+    recipe["train"]["batch_size"] = 4
+    folder = train(recipe_from_data(recipe, registry), registry=registry)  # three epochs of 12 images
+    skipped = json.loads(folder.manifest_file.read_text())["data_skipped"]
+    assert skipped["count"] == 1 and skipped["files"][0].endswith("broken.png")
