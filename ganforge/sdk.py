@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "AuxiliaryHead": "ganforge.capabilities",
     "HasFeatures": "ganforge.capabilities",
     "require": "ganforge.capabilities",
+    "lazy_attributes": "ganforge.lazy",
     # data description (no torch)
     "DataInfo": "ganforge.data.info",
     # built-in parameter models a plugin may extend (no torch)
@@ -175,6 +176,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.eval.evaluators import Evaluator  # noqa: F401
     from ganforge.files import atomic_write_bytes, atomic_write_text, file_sha256, writing  # noqa: F401
     from ganforge.hookspecs import Commands, Register, hookimpl  # noqa: F401
+    from ganforge.lazy import lazy_attributes  # noqa: F401
     from ganforge.losses import (  # noqa: F401
         AdversarialLoss, GradientPenalty, Hinge, LeastSquares, Minimax, NonSaturating, R1Penalty, R2Penalty,
         Regulariser, RelativisticAverage, RelativisticPairing, Wasserstein,

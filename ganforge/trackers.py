@@ -1,6 +1,6 @@
-"""Trackers receive logged scalars and sample images. Implement any subset of these methods:
-``log_scalars(step, values)``, ``log_image(step, tag, image)`` (uint8 HWC numpy array),
-``close()``."""
+"""Trackers receive logged scalars and sample images: every tracker has ``log_scalars(step,
+values)`` (``ganforge.capabilities.Tracker``); ``log_image(step, tag, image)`` (a uint8 HWC numpy
+array) and ``close()`` are optional capabilities (``ImageTracker``, ``ClosingTracker``)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ PLUGINS = REPO / "plugins"
 # Each core module's layer: a module may import from its own layer and those below, never above.
 LAYERS: list[tuple[str, ...]] = [
     ("ganforge.errors", "ganforge.version", "ganforge.params", "ganforge.hookspecs", "ganforge._deprecated",
-     "ganforge.capabilities"),
+     "ganforge.capabilities", "ganforge.lazy"),
     ("ganforge.files", "ganforge.weights", "ganforge.data.info", "ganforge.recipe.errors", "ganforge.recipe.yaml",
      "ganforge.plugins", "ganforge.registry"),
     ("ganforge.distributed", "ganforge.objective", "ganforge.data", "ganforge.samples", "ganforge.augment",

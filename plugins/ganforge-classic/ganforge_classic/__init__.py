@@ -6,8 +6,7 @@ importing the package costs no torch import); everything else in it may change i
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ganforge.sdk import lazy_attributes
 
 _PUBLIC = {
     "DCGANGenerator": "ganforge_classic.dcgan",
@@ -19,9 +18,4 @@ _PUBLIC = {
     "Unconditional": "ganforge_classic.objectives",
 }
 __all__ = list(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"ganforge_classic has no public {name!r}; its public names are {', '.join(_PUBLIC)}")
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
+__getattr__ = lazy_attributes(__name__, _PUBLIC, f"its public names are {', '.join(_PUBLIC)}")

@@ -6,8 +6,7 @@ importing the package costs no torch import); everything else in it may change i
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ganforge.sdk import lazy_attributes
 
 _PUBLIC = {
     "Translation": "ganforge_translation.objectives",
@@ -15,9 +14,4 @@ _PUBLIC = {
     "translate_files": "ganforge_translation.translate",
 }
 __all__ = list(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"ganforge_translation has no public {name!r}; its public names are {', '.join(_PUBLIC)}")
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
+__getattr__ = lazy_attributes(__name__, _PUBLIC, f"its public names are {', '.join(_PUBLIC)}")
