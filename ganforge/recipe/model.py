@@ -109,7 +109,9 @@ class TrainConfig(Params):
     progress: bool = Field(True, description="Show a progress bar on a terminal.")
     deterministic: bool = Field(False, description="PyTorch's deterministic algorithms (and the CUDA workspace setting they "
                                                    "need): the same recipe and seed give the same numbers on one machine.")
-    sync_batch_norm: bool = Field(False, description="With several ranks, batch norm statistics over the global batch (SyncBatchNorm; GPUs).")
+    sync_batch_norm: bool = Field(True, description="With several ranks, batch norm statistics over the global batch, as one "
+                                                    "process would compute them (SyncBatchNorm on GPUs, ganforge's own on "
+                                                    "CPUs); false: each rank normalises over its own share.")
     augment: AugmentConfig | None = Field(None, description="Differentiable augmentation of the discriminators' inputs; null for none.")
     nan_rollback: NanRollbackConfig | None = Field(
         None, description="Opt-in: on a NaN/Inf loss roll back to the last good checkpoint with lower learning rates "

@@ -33,6 +33,7 @@ from ganforge.train.ema import EMA
 from ganforge.files import writing
 from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
+from ganforge.train.synced_norm import synchronise_batch_norm
 
 
 SPREAD_OVER_STEPS = ("linear-decay", "cosine")
@@ -157,16 +158,13 @@ class Trainer:
         from torch.nn.parallel import DistributedDataParallel
 
         device = self.run.device
-        if self.config.sync_batch_norm and device.type != "cuda":
-            raise GanforgeError("train.sync_batch_norm needs GPUs (PyTorch's SyncBatchNorm does not run on "
-                                f"{device.type}); turn it off or train on CUDA")
         no_buffer_sync = ({"forward_sync_buffers": False}  # torch >= 2.15; buffers still synced once at init
                           if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
                           else {"broadcast_buffers": False})
         wrapped = {}
         for name in (*self.run.objective.generators, *self.run.objective.discriminators):
-            if self.config.sync_batch_norm:
-                self.run.nets[name] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.run.nets[name])
+            if self.config.sync_batch_norm:  # every rank normalises over the global batch, as one process would
+                self.run.nets[name] = synchronise_batch_norm(self.run.nets[name], device)
             # A game that leaves parts of a net idle for a while (pix2pixHD's coarse stage) says so.
             wrapped[name] = DistributedDataParallel(self.run.nets[name], **no_buffer_sync,
                                                     find_unused_parameters=self.run.objective.unused_parameters,
