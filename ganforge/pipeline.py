@@ -106,9 +106,11 @@ def evaluate_checkpoint(path: Path, *, metrics: list[str | dict] | None = None, 
     evaluators in ``metrics``: names (their recipe settings if configured, else defaults) or
     whole slots such as ``{"type": "fid", "samples": 5000}``. The record, marked with
     ``source``, is appended to the run's ``eval.json`` and returned."""
+    import sys
+
     from ganforge.eval.runner import build_evaluators, evaluate
 
-    checkpoint = find_checkpoint(Path(path))
+    checkpoint = find_checkpoint(Path(path), warn=lambda message: print(f"ganforge: {message}", file=sys.stderr))
     folder = RunFolder(checkpoint.parent.parent)
     recipe_data = folder.read_recipe()
     section = dict(recipe_data.get("eval") or {})

@@ -406,3 +406,89 @@ def test_a_changed_train_steps_keeps_a_decaying_schedule_unless_asked_to_resched
 
     folder = train(load_recipe(tmp_path / "recipe.yaml"), resume=True, registry=registry, reschedule=True)
     assert (folder.checkpoints / "step_00000020").is_dir()
+
+
+# ---------------------------------------------------------------- SIGKILL, every game with state
+
+def game_recipe(out, game: str) -> dict:
+    """A few-second run of a game that keeps state between steps: CycleGAN's image pools,
+    pix2pixHD's coarse-to-fine stage, the semi-supervised game's labelled draws, InfoGAN's codes."""
+    train = {"steps": 30, "checkpoint_every": 3, "log_every": 1, "sample_every": 1000, "keep_checkpoints": 20,
+             "progress": False, "device": "cpu"}
+    if game in ("cyclegan", "pix2pixhd"):
+        overrides = {"cyclegan": {"data": {"type": "shapes-recolor", "size": 16, "length": 64},
+                                  "models": {"g_ab": {"type": "resnet-generator", "blocks": 1, "width": 4},
+                                             "g_ba": {"type": "resnet-generator", "blocks": 1, "width": 4,
+                                                      "reverse": True},
+                                             "d_b": {"type": "patchgan-discriminator", "receptive_field": 16,
+                                                     "width": 4, "norm": "instance"},
+                                             "d_a": {"type": "patchgan-discriminator", "receptive_field": 16,
+                                                     "width": 4, "norm": "instance", "domain": "source"}},
+                                  "objective": {"type": "cyclegan", "pool_size": 5}},
+                     "pix2pixhd": {"data": {"type": "shapes-edges", "size": 32, "length": 64},
+                                   "models": {"generator": {"type": "pix2pixhd-generator", "width": 4,
+                                                            "global_downsamplings": 2, "global_blocks": 1,
+                                                            "local_blocks": 1},
+                                              "discriminator": {"type": "multiscale-discriminator", "scales": 2,
+                                                                "receptive_field": 16, "width": 4,
+                                                                "conditional": True}},
+                                   "objective": {"type": "pix2pixhd", "coarse_steps": 10, "freeze_global_steps": 5,
+                                                 "perceptual_weight": 0}}}[game]
+        return {"name": game, "seed": 1, **overrides, "train": {**train, "batch_size": 2},
+                "output": {"dir": str(out / "run"), "trackers": []}}
+    recipe = tiny_ring(out, **train)
+    recipe["train"]["batch_size"] = 32
+    if game == "semi-supervised":
+        recipe["models"]["discriminator"]["aux_outputs"] = 8
+        recipe["objective"] = {"type": "semi-supervised", "labels": 16, "labelled_batch": 8}
+    else:  # infogan: noise, one 4-way categorical code and one continuous code
+        recipe["models"]["generator"]["z_dim"] = 7
+        recipe["models"]["discriminator"]["aux_outputs"] = 5
+        recipe["objective"] = {"type": "infogan", "categorical": [4], "continuous": 1}
+    return recipe
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("game", ["cyclegan", "pix2pixhd", "semi-supervised", "infogan"])
+def test_every_game_with_state_resumes_bitwise_after_a_sigkill(tmp_path, registry, game):
+    steps = 30
+    reference = run_training(game_recipe(tmp_path / "ref", game), tmp_path / "ref", registry)
+    recipe = write_recipe(tmp_path / "killed" / "recipe.yaml", game_recipe(tmp_path / "killed", game))
+    metrics = tmp_path / "killed" / "run" / "metrics.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    target = random.Random(game).randrange(8, 20)
+    first = subprocess.Popen([sys.executable, "-m", "ganforge", "train", str(recipe), "--no-preflight"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while first.poll() is None and last_logged_step(metrics) < target:
+        time.sleep(0.002)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=60)
+    assert first.returncode == -signal.SIGKILL, first.stderr.read().decode()[-2000:]
+    finish = subprocess.run([sys.executable, "-m", "ganforge", "train", str(recipe), "--resume", "--no-preflight"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+    killed = load_file(tmp_path / "killed" / "run" / "checkpoints" / f"step_{steps:08d}" / "nets.safetensors")
+    straight = load_file(reference.checkpoints / f"step_{steps:08d}" / "nets.safetensors")
+    assert tensors_equal(killed, straight)
+    logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert logged == list(range(1, steps + 1))
+
+
+def test_skipped_checkpoints_are_always_named_on_resume_and_in_eval(tmp_path, registry, capsys):
+    from ganforge.pipeline import evaluate_checkpoint
+
+    recipe = tiny_ring(tmp_path, steps=12, checkpoint_every=4, keep_checkpoints=5)
+    recipe["eval"] = {"metrics": [{"type": "mode-coverage", "samples": 50}]}
+    run_training(recipe, tmp_path, registry)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    (checkpoints / "step_00000012" / "nets.safetensors").write_bytes(b"damaged")  # corrupt
+    (checkpoints / "step_00000008" / "state.pt").unlink()  # incomplete
+    capsys.readouterr()
+    record = evaluate_checkpoint(tmp_path / "run", registry=registry)
+    err = capsys.readouterr().err
+    assert record["step"] == 4
+    assert "step_00000012 is corrupt" in err and "step_00000008 is incomplete (state.pt missing)" in err
+    recipe["train"]["steps"] = 12
+    run_training(recipe, tmp_path, registry, resume=True)
+    err = capsys.readouterr().err
+    assert "step_00000008 is incomplete (state.pt missing)" in err and "resumed from step 4 of 12" in err

@@ -131,9 +131,21 @@ def verify_checkpoint(path: Path) -> str | None:
     return None
 
 
+def incomplete_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoint folders lacking ``nets.safetensors`` or ``state.pt`` (never resumed from)."""
+    if not directory.is_dir():
+        return []
+    complete = set(list_checkpoints(directory))
+    return sorted(p for p in directory.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p not in complete)
+
+
 def latest_good_checkpoint(directory: Path, warn=None) -> Path | None:
     """The newest checkpoint in ``directory`` that passes :func:`verify_checkpoint`; each
-    newer corrupt one is reported through ``warn`` and skipped."""
+    newer corrupt one, and every incomplete one, is reported through ``warn`` and skipped."""
+    if warn is not None:
+        for path in incomplete_checkpoints(directory):
+            missing = [f for f in ("nets.safetensors", "state.pt") if not (path / f).is_file()]
+            warn(f"checkpoint {path} is incomplete ({' and '.join(missing)} missing); it is skipped")
     for path in reversed(list_checkpoints(directory)):
         problem = verify_checkpoint(path)
         if problem is None:
