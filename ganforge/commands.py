@@ -119,7 +119,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.no_preflight:
         from ganforge.preflight import preflight
 
-        checked = "; " + preflight(loaded).describe()
+        report = preflight(loaded)
+        for warning in report.warnings:
+            print(f"ganforge: warning: {warning}", file=sys.stderr)
+        checked = "; " + report.describe()
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
           f"{loaded.recipe.train.steps} steps{checked})")
     return 0

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,9 @@ class Report:
     evaluators: list[str] = field(default_factory=list)
     checkpoint_bytes: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    """Warnings the checks raised (such as images skipped with ``on_error: skip``): kept here, so
+    that a training that follows says them once, when it builds its own data."""
 
     def describe(self) -> str:
         evaluators = f"{len(self.evaluators)} evaluator(s)" if self.evaluators else "no evaluators"
@@ -69,7 +73,8 @@ def preflight(loaded: Any, *, registry: Any = None, output: bool = True) -> Repo
         return Problem(locate(provenance, where) if where else Location(str(loaded.source) if loaded.source else None),
                        where, str(exc))
 
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         run = None
         try:
             run = _build(recipe, registry)
@@ -84,6 +89,7 @@ def preflight(loaded: Any, *, registry: Any = None, output: bool = True) -> Repo
         problem = _output_problem(recipe, report.checkpoint_bytes * CHECKPOINTS_OF_ROOM)
         if problem:
             problems.append(Problem(locate(provenance, ("output", "dir")), ("output", "dir"), problem))
+    report.warnings = list(dict.fromkeys(str(w.message) for w in caught))
     if problems:
         raise RecipeError(problems)
     report.seconds = time.perf_counter() - started
