@@ -18,8 +18,10 @@ from typing import Any, Iterator
 
 from ganforge.errors import GanforgeError
 
-NOT_COMPUTING = (("name",), ("output",), ("train", "progress"), ("eval",))
-"""Recipe settings that do not change the weights a run computes."""
+NOT_COMPUTING = (("name",), ("output",), ("train", "progress"), ("train", "workers"), ("train", "sync_batch_norm"),
+                 ("eval",))
+"""Recipe settings that do not change the weights a suite's run computes (each run is one
+process: how batch norm would synchronise ranks does not apply; loader workers change no number)."""
 
 
 def training_sha256(resolved: dict[str, Any]) -> str:
