@@ -104,8 +104,10 @@ def slot(path: tuple) -> Iterator[None]:
 
 
 def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.device | None = None,
-              run_dir: Path | None = None, data_info: DataInfo | None = None) -> Run:
-    """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded."""
+              run_dir: Path | None = None, data_info: DataInfo | None = None, optimizers: bool = True) -> Run:
+    """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded; without
+    ``optimizers`` (sampling, evaluation, export) none are made, which also spares importing
+    what PyTorch's optimizers import (torch._dynamo, over a second)."""
     registry = registry or default_registry()
     ctx = BuildContext(recipe, recipe.seed, device or resolve_device(recipe.train.device), registry,
                        run_dir=run_dir)
@@ -131,12 +133,12 @@ def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.de
     with slot(("objective",)):
         objective = check_objective(ctx.build("objective", recipe.objective),
                                     ctx.describe("objective", recipe.objective.type))
-    optimizers, schedulers = {}, {}
-    for name in (*objective.generators, *objective.discriminators):
+    made, schedulers = {}, {}
+    for name in (*objective.generators, *objective.discriminators) if optimizers else ():
         config = recipe.optim.get(name, OptimConfig())
-        optimizers[name] = make_optimizer(config, ctx.nets[name].parameters())
-        schedulers[name] = make_scheduler(config.schedule, optimizers[name], recipe.train.steps)
-    return Run(recipe, ctx, data, ctx.nets, ctx.losses, objective, optimizers, schedulers)
+        made[name] = make_optimizer(config, ctx.nets[name].parameters())
+        schedulers[name] = make_scheduler(config.schedule, made[name], recipe.train.steps)
+    return Run(recipe, ctx, data, ctx.nets, ctx.losses, objective, made, schedulers)
 
 
 def check_objective(objective: Any, described_as: str) -> Objective:

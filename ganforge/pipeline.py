@@ -71,7 +71,7 @@ def rebuild_run(folder: RunFolder, recipe_data: dict, *, registry: Registry | No
     Without ``with_data`` no dataset is loaded: the saved data info sizes the nets."""
     loaded = recipe_from_data(recipe_data, registry, source=str(folder.recipe_file))
     info = None if with_data else DataInfo.from_json(folder.read_manifest()["data_info"])
-    return build_run(loaded.recipe, registry=registry, device=torch.device(device), data_info=info)
+    return build_run(loaded.recipe, registry=registry, device=torch.device(device), data_info=info, optimizers=False)
 
 
 def load_weights(run: Any, checkpoint: Path, *, use_ema: bool = True) -> tuple[int, bool]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torchvision.utils import make_grid
 
 from ganforge.files import atomic_write_bytes
 
@@ -19,6 +18,25 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
     return ((image.permute(1, 2, 0).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+
+def make_grid(images: torch.Tensor | list[torch.Tensor], nrow: int, padding: int = 2,
+              pad_value: float = 1.0) -> torch.Tensor:
+    """Images (N, C, H, W) laid out ``nrow`` to a row with ``padding`` pixels of ``pad_value``
+    around each, as torchvision's ``make_grid`` lays them out (without importing torchvision,
+    whose import costs ``ganforge sample`` seconds)."""
+    images = torch.stack(list(images)) if isinstance(images, list) else images
+    if len(images) == 1:  # a single image, unpadded (as torchvision does)
+        return images[0]
+    count, channels, height, width = images.shape
+    columns = min(nrow, count)
+    rows = math.ceil(count / columns)
+    cell_h, cell_w = height + padding, width + padding
+    grid = images.new_full((channels, rows * cell_h + padding, columns * cell_w + padding), pad_value)
+    for index in range(count):
+        top, left = (index // columns) * cell_h + padding, (index % columns) * cell_w + padding
+        grid[:, top:top + height, left:left + width] = images[index]
+    return grid
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None) -> np.ndarray:

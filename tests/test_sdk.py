@@ -149,3 +149,30 @@ def test_old_homes_keep_working_with_a_warning():
         assert distributed.randn is distributed.rank_randn
     with pytest.warns(GanforgeDeprecationWarning, match="image_files is now .*example_images"):
         assert examples.image_files is examples.example_images
+
+
+def test_sampling_imports_neither_torchvision_models_nor_dynamo(tmp_path, registry):
+    """`ganforge sample` starts in about the time of `import torch`: torchvision's model zoo and
+    torch._dynamo (seconds and 160 MiB; PyTorch's optimizers import it) load only where a command
+    needs them, and sampling builds no optimizer."""
+    from conftest import tiny_ring
+    from ganforge.pipeline import train
+    from ganforge.recipe import recipe_from_data
+
+    folder = train(recipe_from_data(tiny_ring(tmp_path, steps=2, checkpoint_every=2), registry), registry=registry)
+    code = ("import sys; from ganforge.cli import main; "
+            f"assert main(['sample', {str(folder.path)!r}, '--n', '4', '--out', {str(tmp_path / 's')!r}]) == 0; "
+            "heavy = [m for m in ('torchvision.models', 'torch._dynamo') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_the_sample_grid_is_laid_out_as_torchvisions():
+    import torch
+    from torchvision.utils import make_grid as torchvision_grid
+
+    from ganforge.samples import make_grid
+
+    for count, nrow in ((7, 3), (10, 4), (1, 8), (4, 2)):
+        images = torch.rand(count, 3, 5, 6)
+        assert torch.equal(make_grid(images, nrow=nrow), torchvision_grid(images, nrow=nrow, padding=2, pad_value=1.0))
