@@ -25,6 +25,11 @@ ENV = dict(os.environ)
 # Recipe settings added after ledger rows were recorded, with the default that computes what
 # those rows did: a row stays valid while the setting keeps that default.
 ADDED_LATER = [("train", "deterministic", False)]
+# Settings that change nothing in the one process a ledger run trains in, hashed at the value
+# the rows were recorded with (sync_batch_norm's default changed to true later).
+ONE_PROCESS = [("train", "sync_batch_norm", False)]
+# Loss settings added later whose default computes what earlier rows did (lazy regularisation).
+ADDED_LATER_TO_LOSSES = [("every", 1)]
 
 
 def resolved_recipe(recipe: str, overrides: list[str]) -> dict:
@@ -46,6 +51,13 @@ def _what_it_computes(resolved: dict) -> dict:
     for section, key, value in ADDED_LATER:  # settings that, left at their default, change nothing
         if resolved.get(section, {}).get(key, value) == value:
             resolved.get(section, {}).pop(key, None)
+    for section, key, value in ONE_PROCESS:
+        if key in resolved.get(section, {}):
+            resolved[section][key] = value
+    for loss in resolved.get("losses", {}).values():
+        for key, value in ADDED_LATER_TO_LOSSES:
+            if loss.get(key, value) == value:
+                loss.pop(key, None)
     return resolved
 
 

@@ -104,15 +104,18 @@ def slot(path: tuple) -> Iterator[None]:
 
 
 def build_run(recipe: Any, *, registry: Registry | None = None, device: torch.device | None = None,
-              run_dir: Path | None = None, data_info: DataInfo | None = None, optimizers: bool = True) -> Run:
-    """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded; without
+              run_dir: Path | None = None, data_info: DataInfo | None = None, optimizers: bool = True,
+              data: Any = None) -> Run:
+    """Build ``recipe``. With ``data_info`` given (from a run folder), no data is loaded; with
+    ``data`` (the preflight's, built from the same recipe) it is not built again; without
     ``optimizers`` (sampling, evaluation, export) none are made, which also spares importing
     what PyTorch's optimizers import (torch._dynamo, over a second)."""
     registry = registry or default_registry()
     ctx = BuildContext(recipe, recipe.seed, device or resolve_device(recipe.train.device), registry,
                        run_dir=run_dir)
-    data = None
-    if data_info is None:
+    if data is not None:
+        ctx.data, data_info = data, data.info
+    elif data_info is None:
         with slot(("data",)):
             data = ctx.data = ctx.build("data", recipe.data)
         data_info = data.info

@@ -50,19 +50,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     loaded = load_recipe(args.recipe, args.overrides)  # recipe mistakes surface before torch loads
     from ganforge import distributed
 
+    data = None
     if not distributed.launched_by_torchrun():  # once, before any rank starts
         note_inherited_data(loaded)
         if not args.no_preflight:
+            import warnings
+
             from ganforge.preflight import preflight
 
-            preflight(loaded)
+            report = preflight(loaded)
+            for warning in report.warnings:  # said once: the training takes the checked data as it is
+                warnings.warn(warning, stacklevel=1)
+            data = report.data
     if args.nproc_per_node and not distributed.launched_by_torchrun():
         return launch_ranks(args)
     from ganforge.pipeline import train
     from ganforge.train.trainer import Interrupted
 
     try:
-        folder = train(loaded, resume=args.resume, reschedule=args.reschedule)
+        folder = train(loaded, resume=args.resume, reschedule=args.reschedule, data=data)
     except Interrupted as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 130

@@ -29,24 +29,26 @@ def run_folder_for(recipe: Any) -> RunFolder:
 
 
 def train(loaded: LoadedRecipe, *, resume: bool = False, registry: Registry | None = None,
-          reschedule: bool = False) -> RunFolder:
+          reschedule: bool = False, data: Any = None) -> RunFolder:
     """Train a loaded recipe into its run folder; ``resume`` continues from the newest checkpoint
-    (``reschedule``: spreading a decaying learning rate over a changed ``train.steps``). Under
-    torchrun every rank calls this; rank 0 alone writes the run folder, holding its lock."""
+    (``reschedule``: spreading a decaying learning rate over a changed ``train.steps``); ``data``
+    is the recipe's data when already built (by the preflight). Under torchrun every rank calls
+    this; rank 0 alone writes the run folder, holding its lock."""
     with deterministic_algorithms(loaded.recipe.train.deterministic):
         folder = run_folder_for(loaded.recipe)
         if os.environ.get("RANK", "0") == "0":  # rank 0 under torchrun, or the only process
             with folder.lock():
-                return _train(loaded, resume, registry or default_registry(), reschedule)
-        return _train(loaded, resume, registry or default_registry(), reschedule)
+                return _train(loaded, resume, registry or default_registry(), reschedule, data)
+        return _train(loaded, resume, registry or default_registry(), reschedule, data)
 
 
-def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: bool) -> RunFolder:
+def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: bool, data: Any) -> RunFolder:
     recipe = loaded.recipe
     world = distributed.init_from_env(recipe.train.device)
     folder = run_folder_for(recipe)
     device = distributed.device_for(world, recipe.train.device)
-    run = build_run(recipe, registry=registry, run_dir=folder.path, device=torch.device(device) if device else None)
+    run = build_run(recipe, registry=registry, run_dir=folder.path, device=torch.device(device) if device else None,
+                    data=data)
     resolved = loaded.resolved()
     if world.is_main:
         record = manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(), world_size=world.size)

@@ -45,8 +45,11 @@ class Report:
     checkpoint_bytes: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
-    """Warnings the checks raised (such as images skipped with ``on_error: skip``): kept here, so
-    that a training that follows says them once, when it builds its own data."""
+    """Warnings the checks raised (such as images skipped with ``on_error: skip``), for the
+    command to say once."""
+    data: Any = field(default=None, repr=False)
+    """The data the checks built: a training that follows takes it instead of reading every file
+    header again."""
 
     def describe(self) -> str:
         evaluators = f"{len(self.evaluators)} evaluator(s)" if self.evaluators else "no evaluators"
@@ -78,6 +81,7 @@ def preflight(loaded: Any, *, registry: Any = None, output: bool = True) -> Repo
         run = None
         try:
             run = _build(recipe, registry)
+            report.data = run.data
             report.items = len(run.data)
             report.step_items = _one_step(run)
         except GanforgeError as exc:

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from conftest import REPO, tiny_ring
 from ganforge.errors import GanforgeError
+from ganforge.losses import AdversarialLoss
 from ganforge.pipeline import train
 from ganforge.recipe import load_recipe, recipe_from_data
 from ganforge.train.checkpoint import list_checkpoints
@@ -55,12 +56,12 @@ def test_pix2pix_runs_its_generator_once_a_step(tmp_path, registry, monkeypatch)
     assert len(calls) - 1 == 3 and all(calls[:-1])
 
 
-class RecordingLoss:
+class RecordingLoss(AdversarialLoss):
     """Wraps a loss and records the real logits each generator call receives."""
 
     def __init__(self, loss):
         self.loss, self.reals = loss, []
-        self.role, self.generator_needs_real = loss.role, loss.generator_needs_real
+        self.generator_needs_real = loss.generator_needs_real
 
     def discriminator(self, real, fake):
         return self.loss.discriminator(real, fake)
@@ -72,7 +73,6 @@ class RecordingLoss:
 
 def test_each_discriminator_gives_a_relativistic_loss_its_own_real_logits(tmp_path, registry):
     from ganforge.build import build_run
-    from ganforge.losses import AdversarialLoss
 
     overrides = [f"output.dir={tmp_path / 'run'}", "output.trackers=[]", "losses.adversarial=ragan",
                  "models.g_ab.width=4", "models.g_ba.width=4", "models.d_b.width=4", "models.d_a.width=4",
@@ -80,9 +80,7 @@ def test_each_discriminator_gives_a_relativistic_loss_its_own_real_logits(tmp_pa
     loaded = load_recipe(REPO / "recipes" / "cyclegan-shapes.yaml", overrides, registry)
     run = build_run(loaded.recipe, registry=registry)
     objective = run.objective
-    recording = RecordingLoss(objective.adversarial)
-    recording.__class__ = type("Recording", (RecordingLoss, AdversarialLoss), {})
-    objective.adversarial = recording
+    objective.adversarial = recording = RecordingLoss(objective.adversarial)
     batch = {k: v.unsqueeze(0) for k, v in run.data[0].items()}
     with torch.no_grad():
         objective.generator_loss(run.nets, batch)

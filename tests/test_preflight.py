@@ -177,3 +177,15 @@ def test_every_shipped_recipe_on_built_in_data_passes_the_preflight():
     for name in ("quickstart", "pix2pix-shapes", "cyclegan-shapes", "pix2pixhd-shapes", "srgan-shapes",
                  "context-encoder-shapes", "gan-ring"):
         preflight(load_recipe(REPO / "recipes" / f"{name}.yaml"), output=False)
+
+
+def test_train_builds_its_data_once_taking_the_preflights(tmp_path, monkeypatch):
+    """Reading every file header of a large image folder is not done twice."""
+    from ganforge.data.shapes import Shapes
+
+    built = []
+    original = Shapes.__init__
+    monkeypatch.setattr(Shapes, "__init__", lambda self, *a, **k: built.append(1) or original(self, *a, **k))
+    path = write_recipe(tmp_path / "r.yaml", tiny_images(tmp_path, **{"train.steps": 2}))
+    assert main(["train", str(path)]) == 0
+    assert len(built) == 1

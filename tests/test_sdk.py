@@ -176,3 +176,14 @@ def test_the_sample_grid_is_laid_out_as_torchvisions():
     for count, nrow in ((7, 3), (10, 4), (1, 8), (4, 2)):
         images = torch.rand(count, 3, 5, 6)
         assert torch.equal(make_grid(images, nrow=nrow), torchvision_grid(images, nrow=nrow, padding=2, pad_value=1.0))
+
+
+def test_the_type_checkers_view_of_the_sdk_matches_what_it_exports():
+    """sdk.py lists its names twice (the lazy table, and imports for type checkers): they agree."""
+    import ganforge.sdk as sdk
+
+    tree = ast.parse((REPO / "ganforge" / "sdk.py").read_text())
+    guarded = next(node for node in tree.body if isinstance(node, ast.If))
+    imported = {alias.name: node.module for node in guarded.body if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert imported == sdk._EXPORTS

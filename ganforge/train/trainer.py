@@ -306,12 +306,14 @@ class Trainer:
         """The weights, buffers (batch-norm statistics), EMA copies and gradients holding a NaN or
         an infinity, by name."""
         nets = {**self.run.nets, **({f"{n} (EMA)": net for n, net in self.ema.nets.items()} if self.ema else {})}
-        bad = [f"{name}.{key}" for name, net in nets.items() for key, value in net.state_dict().items()
-               if value.is_floating_point() and not bool(torch.isfinite(value).all())]
-        bad += [f"{name}.{key} (gradient)" for name in self.trained
-                for key, parameter in self.run.nets[name].named_parameters()
-                if parameter.grad is not None and not bool(torch.isfinite(parameter.grad).all())]
-        return bad
+        tensors = {f"{name}.{key}": value for name, net in nets.items() for key, value in net.state_dict().items()
+                   if value.is_floating_point()}
+        tensors.update({f"{name}.{key} (gradient)": parameter.grad for name in self.trained
+                        for key, parameter in self.run.nets[name].named_parameters() if parameter.grad is not None})
+        if not tensors:
+            return []
+        finite = torch.stack([torch.isfinite(t).all() for t in tensors.values()]).cpu().tolist()  # one device sync
+        return [name for name, ok in zip(tensors, finite) if not ok]
 
     def log(self, step: int, values: dict[str, float], rate: float, progress: Any) -> None:
         """Check the logged values and the weights for NaN and infinity, then log the values."""
