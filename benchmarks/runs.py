@@ -34,7 +34,8 @@ ADDED_LATER_TO_LOSSES = [("every", 1)]
 
 def resolved_recipe(recipe: str, overrides: list[str]) -> dict:
     """The resolved recipe that ``train_run`` trains, without the settings that say where and how
-    verbosely a run is written rather than what it computes."""
+    verbosely a run is written rather than what it computes, its paths relative to the repository
+    (so a clone elsewhere keys the same rows)."""
     from ganforge.recipe import load_recipe
 
     return _what_it_computes(load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides).resolved())
@@ -46,6 +47,9 @@ def recipe_sha256(recipe: str, overrides: list[str]) -> str:
 
 
 def _what_it_computes(resolved: dict) -> dict:
+    from ganforge.bench.store import portable
+
+    resolved = portable(resolved, REPO)
     resolved.pop("output", None)
     resolved.get("train", {}).pop("progress", None)
     for section, key, value in ADDED_LATER:  # settings that, left at their default, change nothing

@@ -333,6 +333,27 @@ def test_a_changed_recipe_or_evaluator_is_not_answered_from_the_store(finished_s
     assert stored(moved, store) is not None, "where a run writes and what it evaluates in training change nothing"
 
 
+def test_store_keys_hold_paths_relative_to_the_store_so_a_clone_elsewhere_finds_its_rows(tmp_path):
+    from ganforge.bench.store import ResultsStore, portable, training_sha256
+
+    def clone(root: Path) -> tuple[ResultsStore, dict, list]:
+        recipe = {"data": {"type": "npz", "path": str(root / "data" / "mnist.npz")}, "train": {"steps": 5}}
+        return ResultsStore(root / "repo" / "results" / "store.jsonl"), recipe, [
+            {"type": "fid", "classifier": str(root / "repo" / "nets" / "c.safetensors")}]
+
+    here, recipe, evaluators = clone(tmp_path / "a")
+    sha = training_sha256(recipe, here.root)
+    here.append({"run": "gan", "seed": 0, "training_sha256": sha, "metrics": {"fid": 1.0},
+                 "evaluators": portable(evaluators, here.root)})  # as record_in_store writes them
+    there, moved, moved_evaluators = clone(tmp_path / "b" / "deeper")
+    (there.path.parent).mkdir(parents=True)
+    there.path.write_bytes(here.path.read_bytes())  # the store travels with the repository
+    assert training_sha256(moved, there.root) == sha and training_sha256(moved) != training_sha256(recipe)
+    assert there.find("gan", 0, sha, moved_evaluators)["metrics"] == {"fid": 1.0}
+    elsewhere = {**moved, "data": {"type": "npz", "path": str(tmp_path / "other" / "mnist.npz")}}
+    assert training_sha256(elsewhere, there.root) != sha, "other data is another run"
+
+
 APPENDER = """
 import sys
 from ganforge.bench.store import ResultsStore

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
-from ganforge.bench.store import ResultsStore, training_sha256
+from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
 from ganforge.errors import GanforgeError
@@ -56,19 +56,20 @@ def plan(loaded: LoadedSuite, out: Path, only: list[str] | None = None, seeds: l
             for seed in (seeds if seeds is not None else suite.seed_list) for name in names]
 
 
-def job_sha256(job: Job) -> str:
-    """What the job computes (see :func:`training_sha256`): its key in a results store."""
+def job_sha256(job: Job, root: Path | None = None) -> str:
+    """What the job computes (see :func:`training_sha256`): its key in a results store whose
+    paths are relative to ``root``."""
     from ganforge.recipe import load_recipe
 
-    return training_sha256(load_recipe(job.recipe, job.overrides).resolved())
+    return training_sha256(load_recipe(job.recipe, job.overrides).resolved(), root)
 
 
 def stored(job: Job, store: ResultsStore | None) -> dict[str, Any] | None:
     """The store's row for the job, when one was recorded for today's recipe and evaluators."""
-    return store.find(job.run, job.seed, job_sha256(job), job.metrics) if store is not None else None
+    return store.find(job.run, job.seed, job_sha256(job, store.root), job.metrics) if store is not None else None
 
 
-STORED_KEYS = ("metrics", "protocols", "produced_by", "evaluators", "step", "ema", "train_seconds", "eval_seconds",
+STORED_KEYS = ("metrics", "protocols", "produced_by", "step", "ema", "train_seconds", "eval_seconds",
                "peak_rss_mb", "peak_cuda_mb", "recipe_sha256", "data_fingerprint", "device", "threads", "git_commit",
                "versions")
 
@@ -77,9 +78,9 @@ def record_in_store(job: Job, record: dict[str, Any], store: ResultsStore | None
     """Append a finished job's numbers to the store, unless a row for them is there already."""
     if store is None or stored(job, store) is not None:
         return
-    store.append({"run": job.run, "seed": job.seed, "training_sha256": job_sha256(job),
+    store.append({"run": job.run, "seed": job.seed, "training_sha256": job_sha256(job, store.root),
                   "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": "ganforge bench",
-                  **{key: record.get(key) for key in STORED_KEYS}})
+                  **{key: record.get(key) for key in STORED_KEYS}, "evaluators": portable(job.metrics, store.root)})
 
 
 def finished(job: Job) -> dict[str, Any] | None:

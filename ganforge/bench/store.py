@@ -4,7 +4,8 @@ machine's day is finished over several and its numbers travel with the repositor
 
 A row is reused while its run, seed, evaluator settings and the hash of what the run computes
 (the resolved recipe without its name, where and how verbosely it writes, and its evaluation
-settings, none of which change the weights) are those of the suite today.
+settings, none of which change the weights) are those of the suite today. Paths in both are
+compared relative to the store's folder, so a clone elsewhere finds the same rows.
 """
 
 from __future__ import annotations
@@ -24,9 +25,23 @@ NOT_COMPUTING = (("name",), ("output",), ("train", "progress"), ("train", "worke
 process: how batch norm would synchronise ranks does not apply; loader workers change no number)."""
 
 
-def training_sha256(resolved: dict[str, Any]) -> str:
-    """Hash of what a resolved recipe computes: ``NOT_COMPUTING`` left out."""
-    kept = json.loads(json.dumps(resolved))
+def portable(value: Any, root: Path) -> Any:
+    """``value`` with every absolute path made relative to ``root``, so a store committed with
+    the files it names keys the same runs in every clone (``/home/a/repo/../data/x.npz`` and
+    ``/ci/repo/../data/x.npz`` are both ``../data/x.npz`` from the repository)."""
+    if isinstance(value, dict):
+        return {key: portable(item, root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [portable(item, root) for item in value]
+    if isinstance(value, str) and value.startswith("/"):
+        return os.path.relpath(value, root)
+    return value
+
+
+def training_sha256(resolved: dict[str, Any], root: Path | None = None) -> str:
+    """Hash of what a resolved recipe computes: ``NOT_COMPUTING`` left out, and absolute paths
+    taken relative to ``root`` when given (see :func:`portable`)."""
+    kept = json.loads(json.dumps(resolved if root is None else portable(resolved, root)))
     for path in NOT_COMPUTING:
         node = kept
         for key in path[:-1]:
@@ -55,10 +70,17 @@ class ResultsStore:
                 rows.append(row)
         return rows
 
+    @property
+    def root(self) -> Path:
+        """The folder that the paths in this store's keys are relative to: the store's own."""
+        return self.path.resolve().parent
+
     def find(self, run: str, seed: int, sha256: str, evaluators: list[Any]) -> dict[str, Any] | None:
-        """The newest row of this run and seed trained from ``sha256`` and scored by ``evaluators``."""
+        """The newest row of this run and seed trained from ``sha256`` and scored by ``evaluators``
+        (compared with their paths relative to :attr:`root`)."""
+        evaluators = portable(evaluators, self.root)
         matches = [row for row in self.rows() if row["run"] == run and row["seed"] == seed
-                   and row["training_sha256"] == sha256 and row.get("evaluators") == evaluators]
+                   and row["training_sha256"] == sha256 and portable(row.get("evaluators"), self.root) == evaluators]
         return matches[-1] if matches else None
 
     def append(self, row: dict[str, Any]) -> None:
