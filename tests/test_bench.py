@@ -276,7 +276,9 @@ def test_shipped_suites_validate_with_every_recipe(path, tmp_path):
     from ganforge.recipe import load_recipe
 
     loaded = load_suite(path)
-    assert loaded.suite.reference, "every shipped suite compares with reference rows"
+    # every shipped suite compares: with published rows, or (where the paper publishes no number
+    # for the protocol) with a baseline trained side by side at the same budget
+    assert loaded.suite.reference or len(loaded.suite.runs) >= 2
     for job in plan(loaded, tmp_path):
         recipe = load_recipe(job.recipe, job.overrides).recipe
         assert recipe.seed == job.seed and recipe.train.deterministic == loaded.suite.deterministic

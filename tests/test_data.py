@@ -108,6 +108,14 @@ def test_npz_layouts_and_resize(tmp_path, layout):
     assert torch.allclose(raw[0]["x"], torch.from_numpy(images[0]).float()[None] / 127.5 - 1)
 
 
+def test_npz_binarize_makes_every_pixel_black_or_white_at_the_threshold(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.array([[[0, 100, 128, 200, 255]]], np.uint8))
+    data = NpzImages(**NpzParams(path=tmp_path / "d.npz", images="x", binarize=0.5).model_dump())
+    assert data[0]["x"].flatten().tolist() == [-1, -1, 1, 1, 1]  # 128 > 127.5
+    darker = NpzImages(**NpzParams(path=tmp_path / "d.npz", images="x", binarize=0.8).model_dump())
+    assert darker[0]["x"].flatten().tolist() == [-1, -1, -1, -1, 1]
+
+
 def test_npz_errors(tmp_path):
     with pytest.raises(DataError, match="not found"):
         NpzImages(**NpzParams(path=tmp_path / "missing.npz").model_dump())

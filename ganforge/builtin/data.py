@@ -78,6 +78,8 @@ class NpzParams(Params):
     labels: str | None = Field(None, description="Array of integer class labels, if any.")
     size: int | None = Field(None, ge=1, description="Resize images to size x size (e.g. 32 for MNIST in a DCGAN).")
     limit: int | None = Field(None, ge=1, description="Use only the first N images.")
+    binarize: float | None = Field(None, gt=0, lt=1, description="Make every pixel black or white: white where its "
+                                   "intensity (0..1, after resizing) exceeds this threshold (0.5 for binarised MNIST).")
 
 
 @hookimpl

@@ -68,7 +68,7 @@ class NpzImages(DataAdapter):
     [-1, 1] per item. Arrays with other than 1 or 3 channels are rejected."""
 
     def __init__(self, path: Path | str, images: str = "x_train", labels: str | None = None, size: int | None = None,
-                 limit: int | None = None):
+                 limit: int | None = None, binarize: float | None = None):
         self.path = path = Path(path)
         if not path.is_file():
             raise DataError(f"npz file {path} not found; set data.path to your .npz file")
@@ -94,6 +94,8 @@ class NpzImages(DataAdapter):
             resized = F.interpolate(pixels.float(), size=(size, size), mode="bilinear",
                                     align_corners=False, antialias=True)
             pixels = resized.round_().clamp_(0, 255).to(torch.uint8)
+        if binarize is not None:
+            pixels = (pixels > binarize * 255).to(torch.uint8) * 255
         self.pixels = pixels
         self.labels = torch.as_tensor(label_array, dtype=torch.long) if label_array is not None else None
         if self.labels is not None and len(self.labels) != len(self.pixels):
@@ -117,4 +119,4 @@ class NpzImages(DataAdapter):
 
 
 def build(params, ctx) -> NpzImages:
-    return NpzImages(params.path, params.images, params.labels, params.size, params.limit)
+    return NpzImages(params.path, params.images, params.labels, params.size, params.limit, params.binarize)

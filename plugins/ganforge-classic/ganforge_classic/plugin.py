@@ -181,6 +181,30 @@ class BiGANParams(ObjectiveParams):
         return ("adversarial",)
 
 
+class DiscreteBGANParams(UnconditionalParams):
+    """Boundary-seeking GAN for black-and-white images: G gives pixel probabilities, D judges
+    binary samples, and G follows the importance-weighted policy gradient (Hjelm et al. 2018, 2.3)."""
+
+    samples: int = Field(20, ge=2, le=1024, description="Binary samples drawn per z (M; the paper uses 20).")
+
+    def required_losses(self) -> tuple[str, ...]:
+        return ("adversarial",)
+
+
+class BoundarySeekingParams(Params):
+    """BGAN's loss (Hjelm et al. 2018, eq. 9): D as in the standard GAN, G aims at D's decision
+    boundary by minimising half its squared logit."""
+
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="One-sided smoothing of the real label.")
+
+
+@hookimpl
+def ganforge_register_losses(register):
+    register("boundary-seeking", params=BoundarySeekingParams,
+             factory="ganforge_classic.boundary_seeking:boundary_seeking",
+             summary="BGAN: D's cross-entropy; G minimises half the squared logit, seeking D's boundary.")
+
+
 @hookimpl
 def ganforge_register_generators(register):
     register("mlp-generator", params=MLPGeneratorParams, factory="ganforge_classic.mlp:MLPGenerator.build",
@@ -228,5 +252,7 @@ def ganforge_register_objectives(register):
         ("semi-supervised", SemiSupervisedParams, "semi_supervised:SemiSupervised",
          "Semi-supervised GAN: a (K+1)-class discriminator learning from a labelled subset."),
         ("bigan", BiGANParams, "bigan:BiGAN", "BiGAN/ALI: an encoder trained jointly; D judges (x, z) pairs."),
+        ("bgan-discrete", DiscreteBGANParams, "boundary_seeking:DiscreteBGAN",
+         "Boundary-seeking GAN for binary images: importance-weighted policy gradient over M samples per z."),
     ]:
         register(name, params=params, factory=f"ganforge_classic.{factory}", summary=summary)
