@@ -133,6 +133,14 @@ class NoiseInput(Protocol):
 
 
 @runtime_checkable
+class JudgesCodes(Protocol):
+    """A discriminator of latent codes of ``code_dim`` values rather than of data (an adversarial
+    autoencoder's): ``forward(codes)``, or ``forward(codes, y)`` when it is conditional."""
+
+    code_dim: int
+
+
+@runtime_checkable
 class Conditioned(Protocol):
     """A net that may take a second input: with ``conditional`` true, the class label ``y`` (classic
     nets) or the source image (translation discriminators judging pairs)."""

@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "SkipsUnreadable": "ganforge.capabilities",
     "KnownModes": "ganforge.capabilities",
     "NoiseInput": "ganforge.capabilities",
+    "JudgesCodes": "ganforge.capabilities",
     "Conditioned": "ganforge.capabilities",
     "AuxiliaryHead": "ganforge.capabilities",
     "HasFeatures": "ganforge.capabilities",
@@ -54,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "DataInfo": "ganforge.data.info",
     # built-in parameter models a plugin may extend (no torch)
     "ImageFolderParams": "ganforge.builtin.data",
+    "HeldoutData": "ganforge.builtin.evaluators",
     "ShapesParams": "ganforge.builtin.data",
     # files (no torch)
     "atomic_write_bytes": "ganforge.files",
@@ -154,12 +156,13 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.api import Generator, load  # noqa: F401
     from ganforge.build import BuildContext  # noqa: F401
     from ganforge.builtin.data import ImageFolderParams, ShapesParams  # noqa: F401
+    from ganforge.builtin.evaluators import HeldoutData  # noqa: F401
     from ganforge.builtin.examples import (  # noqa: F401
         example_classifier, example_images, example_inception_weights, example_npz, example_weights,
     )
     from ganforge.capabilities import (  # noqa: F401
         AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware,
-        Fingerprinted, HasFeatures, ImageTracker, KnownModes, LabelledData, NoiseInput, PairedOutputs,
+        Fingerprinted, HasFeatures, ImageTracker, KnownModes, JudgesCodes, LabelledData, NoiseInput, PairedOutputs,
         SkipsUnreadable, Tracker, Translates, require,
     )
     from ganforge.data.adapter import DataAdapter  # noqa: F401

@@ -24,7 +24,9 @@ from typing import Any, Callable
 
 import yaml
 
-from ganforge.capabilities import ClosingTracker, Conditioned, HasFeatures, ImageTracker, NoiseInput, Tracker
+from ganforge.capabilities import (
+    ClosingTracker, Conditioned, HasFeatures, ImageTracker, JudgesCodes, NoiseInput, Tracker,
+)
 from ganforge.data.info import DataInfo
 from ganforge.recipe.model import NET_KINDS
 
@@ -308,7 +310,7 @@ def check_discriminator(kit: _Kit) -> None:
     run = kit.run()
     net, info = run.nets[kit.net_name()], run.ctx.data_info
     batch = next(iter(torch.utils.data.DataLoader(run.data, batch_size=4)))
-    args: tuple = (batch["x"],)
+    args: tuple = (torch.randn(4, net.code_dim),) if isinstance(net, JudgesCodes) else (batch["x"],)
     if isinstance(net, Conditioned) and net.conditional:
         args += (batch["source"],) if info.is_translation else (batch["y"],)
     if isinstance(net, NoiseInput):  # a joint discriminator judges (x, z) pairs (BiGAN)

@@ -107,12 +107,15 @@ class HeldoutFolder(ImageFolderParams):
     labels: Literal[True] = Field(True, description="Labels come from the subfolder names.")
 
 
+HeldoutData = Annotated[Union[HeldoutNpz, HeldoutFolder], Field(discriminator="type")]
+"""A held-out labelled data block in an evaluator's settings: npz (with ``labels``) or an image folder."""
+
+
 class HeldoutAccuracyParams(Params):
     """Classify held-out labelled data with the objective's own classifier: a semi-supervised
     discriminator, ACGAN's auxiliary head, or InfoGAN's categorical code (with ``match``)."""
 
-    data: Annotated[Union[HeldoutNpz, HeldoutFolder], Field(discriminator="type")] = Field(
-        ..., description="Held-out labelled data, as a data block (npz or image-folder).")
+    data: HeldoutData = Field(..., description="Held-out labelled data, as a data block (npz or image-folder).")
     samples: int = Field(10_000, ge=1, description="Held-out items classified (at most the data).")
     match: bool = Field(False, description="Map predicted classes to labels one-to-one first (Hungarian matching), "
                                            "for codes learned without labels, such as InfoGAN's.")

@@ -211,7 +211,7 @@ def cross_check(recipe: Any, provenance: Provenance, registry: Registry) -> list
     for name, kind in objective.required_models().items():
         if name not in recipe.models:
             problems.append(Problem(locate(provenance, ("models",)), ("models",),
-                                    f"objective {objective.type!r} needs a {kind} named {name!r}; "
+                                    f"objective {objective.type!r} needs {'an' if kind[0] in 'aeiou' else 'a'} {kind} named {name!r}; "
                                     f"models has: {', '.join(models)}" + _did_you_mean(name, models)))
         elif kinds[name] != kind:
             problems.append(Problem(locate(provenance, ("models", name, "type")), ("models", name, "type"),

@@ -70,3 +70,7 @@ class BiGAN(AdversarialGame):
     def reconstruct(self, nets: Nets, x: Tensor) -> Tensor:
         """G(E(x))."""
         return nets[self.generator](self.encode(nets, x))
+
+    def prior_samples(self, n: int, labels: Tensor | None, generator: torch.Generator) -> Tensor:
+        """``n`` draws of G's prior, the standard normal that E's codes should match."""
+        return torch.randn(n, self.z_dim, generator=generator)

@@ -27,6 +27,7 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
     features = {"weights": weights, "samples": 8, "reference_samples": 8, "download": False}
     digits = str(example_npz(folder / "digits.npz"))
     shapes_labels = str(example_npz(folder / "shapes-labels.npz", shape=(16, 16, 3), classes=6))
+    held_out = {"type": "npz", "path": shapes_labels, "images": "x_test", "labels": "y_test"}
     return [
         recipe("kit-ring", RING, {"generator": MLP_G, "discriminator": {**MLP_D, "activation": "maxout"}},
                "unconditional", losses={"adversarial": "non-saturating", "gp": "gradient-penalty", "r1": "r1"},
@@ -62,6 +63,17 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
         recipe("kit-bigan-images", SHAPES, {"generator": DCGAN_G, "encoder": {"type": "dcgan-encoder", "z_dim": 16, "width": 8},
                                             "discriminator": {"type": "joint-mlp-discriminator", "z_dim": 16, "width": 16,
                                                               "depth": 1}}, "bigan"),
+        recipe("kit-aae", SHAPES, {"encoder": {"type": "mlp-encoder", "z_dim": 2, "width": 16, "depth": 1},
+                                   "decoder": {**MLP_G, "width": 16},
+                                   "discriminator": {"type": "code-discriminator", "z_dim": 2, "width": 16, "depth": 1}},
+               {"type": "aae", "prior": "mixture", "components": 4},
+               eval={"metrics": [{"type": "reconstruction-error", "samples": 16, "data": held_out},
+                                 {"type": "prior-match", "samples": 16, "data": held_out}]}),
+        recipe("kit-aae-supervised", SHAPES,
+               {"encoder": {"type": "dcgan-encoder", "z_dim": 2, "width": 8}, "decoder": {**DCGAN_G, "z_dim": 2},
+                "discriminator": {"type": "code-discriminator", "z_dim": 2, "width": 16, "depth": 1,
+                                  "conditional": True}},
+               {"type": "aae", "prior": "mixture", "components": 6, "supervised": True}),
         recipe("kit-bgan", RING, {"generator": MLP_G, "discriminator": MLP_D}, "unconditional",
                losses={"adversarial": "boundary-seeking"}),
         recipe("kit-bgan-discrete", {"type": "npz", "path": digits, "size": 16, "binarize": 0.5},

@@ -135,6 +135,22 @@ class JointMLPDiscriminator(MLPDiscriminator):
                    params.maxout_pieces, params.dropout)
 
 
+class CodeDiscriminator(MLPDiscriminator):
+    """An adversarial autoencoder's discriminator: judges latent codes of ``z_dim`` values (with
+    the item's label embedding when conditional), not samples."""
+
+    def __init__(self, z_dim: int, width: int, depth: int, activation: str, maxout_pieces: int, dropout: float,
+                 embedding: nn.Module | None = None):
+        super().__init__((z_dim,), width, depth, activation, maxout_pieces, False, dropout, embedding=embedding)
+        self.code_dim = z_dim  # the JudgesCodes capability
+
+    @classmethod
+    def build(cls, params, ctx) -> "CodeDiscriminator":
+        embedding = embedding_for(params.conditional, params.embed_dim, ctx, "code-discriminator")
+        return cls(params.z_dim, params.width, params.depth, params.activation, params.maxout_pieces, params.dropout,
+                   embedding=embedding)
+
+
 class MLPEncoder(nn.Module):
     """A sample (flattened) -> hidden layers -> a latent vector of ``z_dim`` (BiGAN's E)."""
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganforge.sdk import ObjectiveParams, Params, hookimpl
+from ganforge.sdk import HeldoutData, ObjectiveParams, Params, hookimpl
 from ganforge_classic.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 
@@ -47,6 +47,20 @@ class JointMLPDiscriminatorParams(Params):
     activation: Literal["relu", "leaky-relu", "maxout"] = Field("leaky-relu", description="Hidden activation.")
     maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
     dropout: float = Field(0.2, ge=0, lt=1, description="Dropout after each hidden layer.")
+
+
+class CodeDiscriminatorParams(Params):
+    """Adversarial autoencoder's discriminator: a fully connected net over latent codes (the
+    paper's MNIST nets: two layers of 1000 ReLU units)."""
+
+    z_dim: int = Field(..., ge=1, le=4096, description="Code size (the encoder's and the decoder's).")
+    width: int = Field(1000, ge=1, le=4096, description="Units per hidden layer.")
+    depth: int = Field(2, ge=1, le=64, description="Hidden layers.")
+    activation: Literal["relu", "leaky-relu", "maxout"] = Field("relu", description="Hidden activation.")
+    maxout_pieces: int = Field(5, ge=2, description="Pieces per maxout unit.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+    conditional: bool = Field(False, description="See the item's class label too (the supervised AAE); needs labelled data.")
+    embed_dim: int | None = Field(None, ge=1, le=4096, description="Size of the label embedding (default: the number of classes).")
 
 
 class MLPEncoderParams(Params):
@@ -198,6 +212,56 @@ class BoundarySeekingParams(Params):
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="One-sided smoothing of the real label.")
 
 
+class AAEParams(ObjectiveParams):
+    """Adversarial autoencoder: E and a decoder reconstruct the data while a discriminator on
+    codes matches E's aggregated posterior to the prior."""
+
+    encoder: str = Field("encoder", description="Name of the encoder in `models`.")
+    decoder: str = Field("decoder", description="Name of the decoder (a generator) in `models`.")
+    discriminator: str = Field("discriminator", description="Name of the code discriminator in `models`.")
+    d_steps: int = Field(1, ge=1, description="Discriminator steps per encoder/decoder step.")
+    prior: Literal["gaussian", "mixture"] = Field("gaussian", description="The prior the codes are matched to.")
+    prior_std: float = Field(1.0, gt=0, le=100, description="Standard deviation of the Gaussian prior, and of the "
+                                                            "mixture's components across the radius.")
+    components: int = Field(10, ge=2, le=1000, description="Mixture components, evenly spaced on a circle in the "
+                                                           "first two code dimensions.")
+    radius: float = Field(4.0, gt=0, le=1000, description="Radius of the circle of mixture means.")
+    radial_std: float = Field(1.0, gt=0, le=100, description="Standard deviation of each component along its radius.")
+    supervised: bool = Field(False, description="Each item's label picks its mixture component, and the code "
+                                                "discriminator sees the label (section 2.3); needs labelled data.")
+    reconstruction_weight: float = Field(1.0, ge=0, description="Weight of the squared reconstruction error.")
+    adversarial_weight: float = Field(1.0, ge=0, description="Weight of the adversarial term on E's codes.")
+
+    def required_models(self) -> dict[str, str]:
+        return {self.encoder: "encoder", self.decoder: "generator", self.discriminator: "discriminator"}
+
+    def required_losses(self) -> tuple[str, ...]:
+        return ("adversarial",)
+
+
+class HeldoutCodesParams(Params):
+    """Held-out items to encode."""
+
+    data: HeldoutData = Field(..., description="Held-out labelled data, as a data block (npz or image-folder).")
+    samples: int = Field(10_000, ge=2, description="Held-out items encoded (at most the data).")
+
+
+class PriorMatchParams(HeldoutCodesParams):
+    """Unbiased squared MMD between the encoder's codes of held-out items and prior draws."""
+
+    samples: int = Field(2000, ge=2, le=20_000, description="Held-out items encoded, and prior draws (the kernel "
+                                                            "matrix grows with its square).")
+    seed: int = Field(0, ge=0, description="Seed of the prior draws.")
+
+
+@hookimpl
+def ganforge_register_evaluators(register):
+    register("reconstruction-error", params=HeldoutCodesParams, factory="ganforge_classic.codes:ReconstructionError",
+             summary="Squared and absolute error of decoder(E(x)) on held-out data (AAE, BiGAN).")
+    register("prior-match", params=PriorMatchParams, factory="ganforge_classic.codes:PriorMatch",
+             summary="Unbiased MMD^2 between encoder codes of held-out data and prior draws (AAE, BiGAN).")
+
+
 @hookimpl
 def ganforge_register_losses(register):
     register("boundary-seeking", params=BoundarySeekingParams,
@@ -227,6 +291,8 @@ def ganforge_register_discriminators(register):
     register("infogan-discriminator", params=InfoGANDiscriminatorParams,
              factory="ganforge_classic.infogan_nets:InfoGANDiscriminator.build",
              summary="InfoGAN's MNIST discriminator with a Q head on its shared fully connected layer.")
+    register("code-discriminator", params=CodeDiscriminatorParams, factory="ganforge_classic.mlp:CodeDiscriminator.build",
+             summary="Adversarial autoencoder's discriminator over latent codes (optionally with the label).")
     register("joint-mlp-discriminator", params=JointMLPDiscriminatorParams,
              factory="ganforge_classic.mlp:JointMLPDiscriminator.build",
              summary="BiGAN/ALI discriminator over (x, z) pairs.")
@@ -252,6 +318,8 @@ def ganforge_register_objectives(register):
         ("semi-supervised", SemiSupervisedParams, "semi_supervised:SemiSupervised",
          "Semi-supervised GAN: a (K+1)-class discriminator learning from a labelled subset."),
         ("bigan", BiGANParams, "bigan:BiGAN", "BiGAN/ALI: an encoder trained jointly; D judges (x, z) pairs."),
+        ("aae", AAEParams, "aae:AdversarialAutoencoder",
+         "Adversarial autoencoder: reconstruction plus a code discriminator matching a prior."),
         ("bgan-discrete", DiscreteBGANParams, "boundary_seeking:DiscreteBGAN",
          "Boundary-seeking GAN for binary images: importance-weighted policy gradient over M samples per z."),
     ]:

@@ -1,0 +1,127 @@
+"""The adversarial autoencoder: its priors draw what they say, a short run reconstructs better
+and pulls the codes onto the prior, the supervised prior puts each class on its own component,
+runs resume exactly, and recipes that cannot work fail at validation with the fix."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+
+from ganforge.build import build_run
+from ganforge.errors import GanforgeError
+from ganforge.pipeline import load_generator, train
+from ganforge.recipe import recipe_from_data
+from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
+from ganforge_classic.aae import Prior
+from ganforge_classic.codes import mmd_squared
+
+
+@pytest.fixture
+def registry():
+    from ganforge.plugins import create_plugins
+    from ganforge.registry import Registry
+
+    return Registry(create_plugins(strict=True))
+
+
+def test_the_mixture_prior_draws_each_label_around_its_own_centre_on_the_circle():
+    prior = Prior("mixture", z_dim=3, std=0.1, components=4, radius=5.0, radial_std=0.5)
+    labels = torch.arange(4000) % 4
+    codes = prior.draw_from(4000, labels, torch.Generator().manual_seed(0))
+    centres = prior.centres()
+    assert centres[1, :2].tolist() == pytest.approx([0.0, 5.0], abs=1e-6)
+    for k in range(4):
+        mine = codes[labels == k]
+        assert torch.allclose(mine.mean(0), centres[k], atol=0.05)
+        radial = centres[k, :2] / 5.0
+        along = mine[:, :2] @ radial
+        across = mine[:, :2] @ torch.stack([-radial[1], radial[0]])
+        assert float(along.std()) == pytest.approx(0.5, rel=0.1) and float(across.std()) == pytest.approx(0.1, rel=0.1)
+    assert float(codes[:, 2].std()) == pytest.approx(0.1, rel=0.1)
+    unlabelled = prior.draw_from(4000, None, torch.Generator().manual_seed(1))
+    nearest = torch.cdist(unlabelled, centres).argmin(1)
+    assert torch.bincount(nearest, minlength=4).min() > 900, "components drawn uniformly without labels"
+    gaussian = Prior("gaussian", z_dim=2, std=2.0, components=10, radius=1.0, radial_std=1.0)
+    assert float(gaussian.draw_from(4000, None, torch.Generator().manual_seed(2)).std()) == pytest.approx(2.0, rel=0.05)
+
+
+def test_mmd_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g)
+    same = mmd_squared(a.double(), b.double())
+    assert abs(same) < 0.01
+    assert mmd_squared(a.double(), (b + 0.5).double()) > 10 * max(abs(same), 1e-3)
+    assert mmd_squared(a.double(), (b + 2.0).double()) > mmd_squared(a.double(), (b + 0.5).double())
+
+
+def ring_aae(tmp_path, name: str, steps: int = 3, **objective) -> dict:
+    return {"name": name, "seed": 0,
+            "data": {"type": "gaussian-mixture", "size": 512},
+            "models": {"encoder": {"type": "mlp-encoder", "z_dim": 2, "width": 64, "depth": 2, "batch_norm": False},
+                       "decoder": {"type": "mlp-generator", "z_dim": 2, "width": 64, "depth": 2, "batch_norm": False},
+                       "discriminator": {"type": "code-discriminator", "z_dim": 2, "width": 64, "depth": 2}},
+            "objective": {"type": "aae", **objective},
+            "losses": {"adversarial": "non-saturating"},
+            "optim": {name: {"lr": 1e-3, "betas": [0.5, 0.999]} for name in ("encoder", "decoder", "discriminator")},
+            "train": {"steps": steps, "batch_size": 64, "device": "cpu", "log_every": 1, "sample_every": steps,
+                      "checkpoint_every": steps, "progress": False},
+            "output": {"dir": str(tmp_path / name), "trackers": []}}
+
+
+def codes_and_errors(run, nets, x) -> tuple[float, float]:
+    with torch.no_grad():
+        codes = run.objective.encode(nets, x)
+        error = float((run.objective.reconstruct(nets, x) - x).pow(2).mean())
+    prior = run.objective.prior_samples(400, None, torch.Generator().manual_seed(0))
+    return mmd_squared(codes.double(), prior.double()), error
+
+
+def test_a_short_run_reconstructs_better_and_pulls_the_codes_onto_the_prior(tmp_path, registry):
+    recipe = ring_aae(tmp_path, "learn", steps=400, prior="gaussian")
+    start = build_run(recipe_from_data(copy.deepcopy(recipe), registry).recipe, registry=registry)
+    x = torch.stack([start.data[i]["x"] for i in range(400)])
+    mmd_before, error_before = codes_and_errors(start, start.nets, x)
+    folder = train(recipe_from_data(recipe, registry), registry=registry)
+    run, _ = load_generator(folder.path, registry=registry)
+    mmd_after, error_after = codes_and_errors(run, run.nets, x)
+    assert error_after < error_before / 3, (error_before, error_after)
+    assert mmd_after < mmd_before / 4, (mmd_before, mmd_after)
+
+
+def test_the_supervised_aae_trains_resumes_exactly_and_samples_class_by_class(tmp_path, registry):
+    recipe = ring_aae(tmp_path, "supervised", prior="mixture", components=8, supervised=True, prior_std=0.2)
+    recipe["models"]["discriminator"]["conditional"] = True
+    folder = train(recipe_from_data(copy.deepcopy(recipe), registry), registry=registry)
+    assert {"g/reconstruction", "g/adversarial", "d/prior", "d/code"} <= set(folder.read_metrics()[-1])
+    longer = {**recipe, "train": {**recipe["train"], "steps": 5}}
+    resumed = train(recipe_from_data(copy.deepcopy(longer), registry), resume=True, registry=registry)
+    straight = train(recipe_from_data({**copy.deepcopy(longer), "output": {"dir": str(tmp_path / "straight"),
+                                                                            "trackers": []}}, registry), registry=registry)
+    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
+    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    run, _ = load_generator(resumed.path, registry=registry)
+    inputs = run.objective.sample_inputs(16, torch.Generator().manual_seed(0))
+    assert inputs["y"].tolist() == [k % 8 for k in range(16)]
+    angles = torch.atan2(inputs["z"][:, 1], inputs["z"][:, 0]) % (2 * math.pi)
+    off = (angles - inputs["y"] * (2 * math.pi / 8) + math.pi) % (2 * math.pi) - math.pi
+    assert float(off.abs().max()) < 0.5, "each class drawn on its component"
+    assert run.objective.sample(run.nets, inputs).shape == (16, 2)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda r: r["models"].update(discriminator={"type": "mlp-discriminator"}), "set models.discriminator.type: code-discriminator"),
+    (lambda r: r["models"]["decoder"].update(z_dim=3), r"one code size across its nets \(z_dim: encoder 2, decoder 3"),
+    (lambda r: r["objective"].update(supervised=True, prior="mixture"), r"`components: 8` \(the data's classes"),
+    (lambda r: r["objective"].update(supervised=True, prior="mixture", components=8), "conditional: true"),
+    (lambda r: r["models"]["discriminator"].update(conditional=True), "only the supervised aae uses"),
+    (lambda r: r["models"].pop("encoder"), "objective 'aae' needs an encoder named 'encoder'"),
+])
+def test_recipes_that_cannot_work_fail_before_step_0_with_the_fix(tmp_path, registry, change, message):
+    recipe = ring_aae(tmp_path, "bad")
+    change(recipe)
+    with pytest.raises(GanforgeError, match=message):
+        build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
