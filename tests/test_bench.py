@@ -291,6 +291,9 @@ def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_sui
     assert loaded.metrics_of("gan") == [
         {"type": "fid", "features": "classifier", "classifier": str((tmp_path / "nets" / "c.safetensors").resolve())},
         "mode-coverage"]
+    nested = load_suite(suite_file(tmp_path, metrics=[{"type": "heldout-accuracy", "data": {
+        "type": "npz", "path": "held/out.npz", "labels": "y_test"}}]))  # a path inside a data block
+    assert nested.metrics_of("gan")[0]["data"]["path"] == str((tmp_path / "held" / "out.npz").resolve())
     with pytest.raises(RecipeError, match=r"tiny\.yaml:\d+: metrics\[0\]: unknown evaluator 'fdi'"):
         load_suite(suite_file(tmp_path, metrics=["fdi"]))
     with pytest.raises(RecipeError, match=r"metrics\[0\]\.samples: Input should be greater than or equal to 2"):

@@ -3,6 +3,8 @@ and the published rows they are compared with. A suite is a YAML file validated 
 
 from __future__ import annotations
 
+import copy
+
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -195,7 +197,7 @@ def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems:
         return slot
     if bare:
         return slot["type"]
-    settings = {k: v for k, v in slot.items() if k != "type"}
+    settings = copy.deepcopy({k: v for k, v in slot.items() if k != "type"})
     try:
         params = spec.params.model_validate(settings)
     except ParamsError as exc:
@@ -203,9 +205,12 @@ def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems:
             where = key + tuple(error["loc"])
             problems.append(Problem(_where(provenance, where, path), where, error["msg"]))
         return slot
-    for field_path in _recipe_paths(params):
-        value = Path(str(settings[field_path[0]])).expanduser()
-        settings[field_path[0]] = str(value if value.is_absolute() else (path.parent / value).resolve())
+    for field_path in _recipe_paths(params):  # nested too: a held-out data block's path
+        node = settings
+        for part in field_path[:-1]:
+            node = node[part]
+        value = Path(str(node[field_path[-1]])).expanduser()
+        node[field_path[-1]] = str(value if value.is_absolute() else (path.parent / value).resolve())
     return {"type": slot["type"], **settings}
 
 
