@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ganforge.sdk import HeldoutData, ObjectiveParams, Params, hookimpl
+from ganforge.sdk import HeldoutData, ObjectiveParams, Params, RecipePath, hookimpl
 from ganforge_classic.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 
@@ -212,6 +212,50 @@ class BoundarySeekingParams(Params):
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="One-sided smoothing of the real label.")
 
 
+class CoupledNpzParams(Params):
+    """CoGAN's two MNIST domains from one .npz: the images, and their edges or negatives, from
+    disjoint halves of the data (no pair shows one image twice), side by side in each item."""
+
+    path: RecipePath = Field(..., description=".npz file (relative to the recipe file).")
+    images: str = Field("x_train", description="Array of images.")
+    size: int = Field(32, ge=16, le=1024, description="Resize each domain's images to size x size (a power of two).")
+    limit: int | None = Field(None, ge=2, description="Use only the first N images (N/2 per domain).")
+    second: Literal["edges", "negative"] = Field(..., description="The second domain: stroke outlines (task A) or "
+                                                                  "negatives (task B).")
+    split_seed: int = Field(0, ge=0, description="Seed of the shuffle that splits the images between the domains.")
+
+
+class CoupledGeneratorParams(Params):
+    """CoGAN generator: DCGAN transposed convolutions shared by two domains, the last ones per domain."""
+
+    z_dim: int = Field(100, ge=1, le=4096, description="Latent size.")
+    width: int = Field(64, ge=1, le=4096, description="Channels of the last hidden layer (doubled per layer towards 4x4).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
+    private_layers: int = Field(1, ge=1, le=16, description="Last layers each domain has its own copy of (the "
+                                                            "paper shares all but the last).")
+
+
+class CoupledDiscriminatorParams(Params):
+    """CoGAN discriminator: the first strided convolutions per domain, the rest shared; a logit per domain."""
+
+    width: int = Field(64, ge=1, le=4096, description="Channels of the first layer (doubled per layer).")
+    max_width: int = Field(512, ge=1, le=4096, description="Cap on channels per layer.")
+    private_layers: int = Field(1, ge=1, le=16, description="First layers each domain has its own copy of (the "
+                                                            "paper's MNIST nets: the first).")
+
+
+class CoGANParams(UnconditionalParams):
+    """CoGAN: two GANs with shared weights learn a joint distribution from unpaired domains."""
+
+
+class PixelAgreementParams(Params):
+    """CoGAN's pixel agreement ratio of generated pairs."""
+
+    mapping: Literal["edges", "negative"] = Field(..., description="How the second domain is made from the first "
+                                                                   "(the data's `second`).")
+    samples: int = Field(10_000, ge=1, description="Generated pairs scored.")
+
+
 class AAEParams(ObjectiveParams):
     """Adversarial autoencoder: E and a decoder reconstruct the data while a discriminator on
     codes matches E's aggregated posterior to the prior."""
@@ -255,7 +299,15 @@ class PriorMatchParams(HeldoutCodesParams):
 
 
 @hookimpl
+def ganforge_register_data(register):
+    register("coupled-npz", params=CoupledNpzParams, factory="ganforge_classic.coupled:coupled_npz",
+             summary="Two unpaired domains from one .npz (images; their edges or negatives), side by side (CoGAN).")
+
+
+@hookimpl
 def ganforge_register_evaluators(register):
+    register("pixel-agreement", params=PixelAgreementParams, factory="ganforge_classic.coupled:PixelAgreement",
+             summary="CoGAN's pixel agreement between the two images of generated pairs.")
     register("reconstruction-error", params=HeldoutCodesParams, factory="ganforge_classic.codes:ReconstructionError",
              summary="Squared and absolute error of decoder(E(x)) on held-out data (AAE, BiGAN).")
     register("prior-match", params=PriorMatchParams, factory="ganforge_classic.codes:PriorMatch",
@@ -275,6 +327,8 @@ def ganforge_register_generators(register):
              summary="Fully connected generator for vectors or small images.")
     register("dcgan-generator", params=DCGANGeneratorParams, factory="ganforge_classic.dcgan:DCGANGenerator.build",
              summary="DCGAN generator for any power-of-two image size from 16 up.")
+    register("coupled-generator", params=CoupledGeneratorParams, factory="ganforge_classic.coupled:CoupledGenerator.build",
+             summary="CoGAN generator: shared DCGAN layers, the last per domain; pairs side by side.")
     register("infogan-generator", params=InfoGANGeneratorParams,
              factory="ganforge_classic.infogan_nets:InfoGANGenerator.build",
              summary="InfoGAN's MNIST generator: fully connected layers, then two transposed convolutions.")
@@ -291,6 +345,9 @@ def ganforge_register_discriminators(register):
     register("infogan-discriminator", params=InfoGANDiscriminatorParams,
              factory="ganforge_classic.infogan_nets:InfoGANDiscriminator.build",
              summary="InfoGAN's MNIST discriminator with a Q head on its shared fully connected layer.")
+    register("coupled-discriminator", params=CoupledDiscriminatorParams,
+             factory="ganforge_classic.coupled:CoupledDiscriminator.build",
+             summary="CoGAN discriminator: the first layers per domain, the rest shared; a logit per domain.")
     register("code-discriminator", params=CodeDiscriminatorParams, factory="ganforge_classic.mlp:CodeDiscriminator.build",
              summary="Adversarial autoencoder's discriminator over latent codes (optionally with the label).")
     register("joint-mlp-discriminator", params=JointMLPDiscriminatorParams,
@@ -318,6 +375,7 @@ def ganforge_register_objectives(register):
         ("semi-supervised", SemiSupervisedParams, "semi_supervised:SemiSupervised",
          "Semi-supervised GAN: a (K+1)-class discriminator learning from a labelled subset."),
         ("bigan", BiGANParams, "bigan:BiGAN", "BiGAN/ALI: an encoder trained jointly; D judges (x, z) pairs."),
+        ("cogan", CoGANParams, "coupled:CoGAN", "CoGAN: two GANs sharing weights learn pairs from unpaired domains."),
         ("aae", AAEParams, "aae:AdversarialAutoencoder",
          "Adversarial autoencoder: reconstruction plus a code discriminator matching a prior."),
         ("bgan-discrete", DiscreteBGANParams, "boundary_seeking:DiscreteBGAN",
