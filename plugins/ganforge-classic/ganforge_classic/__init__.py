@@ -16,6 +16,8 @@ _PUBLIC = {
     "MLPDiscriminator": "ganforge_classic.mlp",
     "AdversarialGame": "ganforge_classic.objectives",
     "Unconditional": "ganforge_classic.objectives",
+    "Reconstructs": "ganforge_classic.codes",
+    "MatchesPrior": "ganforge_classic.codes",
 }
 __all__ = list(_PUBLIC)
 __getattr__ = lazy_attributes(__name__, _PUBLIC, f"its public names are {', '.join(_PUBLIC)}")

@@ -76,11 +76,12 @@ def add_latent_command(subparsers: Commands) -> None:
     q.add_argument("--grids", type=int, default=6, help="sample grids written along the way")
     q.add_argument("--out", type=Path, required=True, help="folder for the grids")
 
-    q = command("project", "a dataset's latents E(x) on a 2-D plane (PCA) and on the unit circle, coloured by label", cmd_project)
+    q = command("project", "a dataset's latents E(x) on a 2-D plane (as they are when 2-D, else PCA) and on the unit "
+                           "circle, coloured by label; a game with its own encoder (AAE, BiGAN) uses it", cmd_project)
     q.add_argument("--factor", help="the label that colours the points (default: y when the data has classes, "
                                     "else one colour)")
     q.add_argument("--images", type=int, default=1000)
-    q.add_argument("--encoder", type=Path)
+    q.add_argument("--encoder", type=Path, help=f"default: the game's own encoder, else <run>/{ENCODER_FILE}")
     q.add_argument("--out", type=Path, required=True, help="a .png file")
 
 
@@ -397,8 +398,14 @@ def cmd_project(args) -> int:
     import matplotlib.pyplot as plt
     import torch
 
+    from ganforge_classic import Reconstructs
+
     model = _model(args.run)
-    encoder = _load_encoder(model, args.encoder)
+    if args.encoder is None and isinstance(model.objective, Reconstructs):  # the game trained its own (AAE, BiGAN)
+        def encoder(x):
+            return model.objective.encode(model.nets, x)
+    else:
+        encoder = _load_encoder(model, args.encoder)
     images, all_labels, info = _labelled_data(model, args.images)
     factor = args.factor or ("y" if "y" in all_labels else None)
     if factor is None:
@@ -407,9 +414,12 @@ def cmd_project(args) -> int:
         labels, names = _names(_label(all_labels, factor), factor, info)
     with torch.no_grad():
         codes = encoder(images)
-    centred = codes - codes.mean(0)
-    _, _, v = torch.pca_lowrank(centred, q=2, center=False)
-    plane = centred @ v[:, :2]
+    if codes.shape[1] == 2:  # the codes themselves (an AAE's 2-D prior)
+        plane, title, axis = codes, f"E(x) ({len(images)} images)", "z"
+    else:
+        centred = codes - codes.mean(0)
+        _, _, v = torch.pca_lowrank(centred, q=2, center=False)
+        plane, title, axis = centred @ v[:, :2], f"E(x) on its first two principal axes ({len(images)} images)", "PC "
     circle = plane / plane.norm(dim=1, keepdim=True).clamp(min=1e-8)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     for k, name in enumerate(names):
@@ -417,7 +427,7 @@ def cmd_project(args) -> int:
         axes[0].scatter(plane[chosen, 0], plane[chosen, 1], s=6, label=name, alpha=0.7)
         angle = torch.atan2(circle[chosen, 1], circle[chosen, 0])
         axes[1].scatter(torch.cos(angle) * (1 + 0.03 * k), torch.sin(angle) * (1 + 0.03 * k), s=6, alpha=0.7)
-    axes[0].set(title=f"E(x) on its first two principal axes ({len(images)} images)", xlabel="PC 1", ylabel="PC 2")
+    axes[0].set(title=title, xlabel=f"{axis}1", ylabel=f"{axis}2")
     axes[1].set(title="directions on the unit circle", aspect="equal")
     axes[0].legend(fontsize=7, markerscale=2)
     args.out.parent.mkdir(parents=True, exist_ok=True)

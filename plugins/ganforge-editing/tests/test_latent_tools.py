@@ -306,3 +306,24 @@ def test_an_attributes_file_without_names_or_probe_asks_to_be_made_again(model, 
         _load_attributes(model, old)
     with pytest.raises(GanforgeError, match=r"no attribute vectors at .*nope.safetensors; make them with"):
         _load_attributes(model, tmp_path / "nope.safetensors")
+
+
+def test_project_draws_an_autoencoders_own_2d_codes_coloured_by_class(tmp_path):
+    """An AAE trains its own encoder: `latent project` uses it, and draws 2-D codes as they are."""
+    from ganforge.cli import main
+
+    folder = tmp_path / "aae"
+    recipe = {"name": "aae", "seed": 0, "data": {"type": "shapes", "size": 16, "length": 64},
+              "models": {"encoder": {"type": "mlp-encoder", "z_dim": 2, "width": 16, "depth": 1},
+                         "decoder": {"type": "mlp-generator", "z_dim": 2, "width": 16, "depth": 1},
+                         "discriminator": {"type": "code-discriminator", "z_dim": 2, "width": 16, "depth": 1}},
+              "objective": {"type": "aae", "prior": "mixture", "components": 4},
+              "train": {"steps": 2, "batch_size": 8, "device": "cpu", "progress": False, "checkpoint_every": 2,
+                        "sample_every": 1000},
+              "output": {"dir": str(folder), "trackers": []}}
+    train(recipe_from_data(recipe))
+    model = ganforge.load(folder)
+    images = torch.stack([model.training_data()[i]["x"] for i in range(5)])
+    assert model.objective.encode(model.nets, images).shape == (5, 2)
+    assert main(["latent", "project", str(folder), "--images", "60", "--out", str(tmp_path / "codes.png")]) == 0
+    assert Image.open(tmp_path / "codes.png").size[0] > 400
