@@ -3,6 +3,8 @@
 * ``pix2pix``: D judges (source, image) pairs; G fools it and stays within L1 (or L2) of the target.
 * ``cyclegan``: two generators (source -> target and back), two discriminators, cycle and
   identity losses, and a history pool of generated images for each discriminator.
+* ``dualgan``: cyclegan's two cycles with Wasserstein critics kept Lipschitz by weight clipping,
+  large reconstruction weights and neither identity loss nor pools.
 * ``pix2pixhd``: pix2pix with multi-scale discriminators, feature matching and a VGG19
   perceptual loss, trained coarse (the global generator at half resolution) to fine.
 """
@@ -16,7 +18,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganforge.sdk import (
-    AdversarialLoss, Batch, Conditioned, GanforgeError, Generated, Logs, Nets, Objective, discriminator_adversarial,
+    AdversarialLoss, Batch, Conditioned, GanforgeError, Generated, Logs, Nets, Objective, Wasserstein,
+    discriminator_adversarial,
     generator_adversarial, mean_logit,
 )
 from ganforge_translation.hd import half
@@ -140,8 +143,9 @@ class ImagePool:
         self.size, self.images = size, []
 
     def query(self, images: Tensor) -> Tensor:
+        """Detached images for a discriminator step (through the history when ``size`` > 0)."""
         if self.size == 0:
-            return images
+            return images.detach()
         out = []
         for image in images.detach():
             image = image.unsqueeze(0)
@@ -162,6 +166,14 @@ class ImagePool:
     def load_state_dict(self, state: dict, device: torch.device) -> None:
         images = state.get("images")
         self.images = [] if images is None or not len(images) else [i.unsqueeze(0).to(device) for i in images]
+
+
+@runtime_checkable
+class MapsChannels(Protocol):
+    """An image-to-image generator that declares its input and output channels."""
+
+    in_channels: int
+    out_channels: int
 
 
 class CycleGAN(Translation):
@@ -188,8 +200,21 @@ class CycleGAN(Translation):
             raise GanforgeError(f"the identity loss feeds target images to the source-to-target generator, which needs "
                                 f"both domains to have the same channels ({source[0]} and {target[0]} here); set "
                                 "objective.identity_weight: 0")
+        self.check_directions(ctx, source[0], target[0])
         self.device = ctx.device
         self.pools = {"fake_b": ImagePool(params.pool_size), "fake_a": ImagePool(params.pool_size)}
+
+    def check_directions(self, ctx, source: int, target: int) -> None:
+        """Each generator maps its domain's channels to the other's (a reversed pair otherwise
+        fails with a shape error at step 0)."""
+        for name, want, reverse in ((self.p.generator, (source, target), False),
+                                    (self.p.reverse_generator, (target, source), True)):
+            net = ctx.nets[name]
+            if isinstance(net, MapsChannels) and (net.in_channels, net.out_channels) != want:
+                raise GanforgeError(f"models.{name} maps {net.in_channels} to {net.out_channels} channels, but the "
+                                    f"{self.name} objective needs it to map {want[0]} to {want[1]} (the data's "
+                                    f"{'target to source' if reverse else 'source to target'}); set "
+                                    f"`reverse: {str(reverse).lower()}` on it")
 
     def generate(self, nets: Nets, batch: Batch) -> Generated:
         return {"fake_b": nets[self.p.generator](batch["source"]), "fake_a": nets[self.p.reverse_generator](batch["x"])}
@@ -240,6 +265,29 @@ class CycleGAN(Translation):
         for name, pool in self.pools.items():  # checkpoints before the shared forward also hold "last": unused
             if name in state:
                 pool.load_state_dict(state[name], self.device)
+
+
+class DualGAN(CycleGAN):
+    """DualGAN (Yi et al. 2017): the two translators of cyclegan trained against Wasserstein
+    critics (``losses.adversarial: wasserstein``) whose weights are clipped to [-clip, clip] after
+    every critic step, ``d_steps`` critic steps per generator step, and ``cycle_weight`` x L1
+    reconstruction of each domain (lambda_U = lambda_V; the paper uses 100 to 1,000); no identity
+    loss, no image pools. Train with RMSProp, as the paper does."""
+
+    name = "dualgan"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        self.d_steps, self.clip = params.d_steps, params.clip
+        if not isinstance(self.adversarial, Wasserstein):
+            raise GanforgeError("the dualgan objective trains Wasserstein critics; set `losses.adversarial: wasserstein`")
+
+    @torch.no_grad()
+    def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
+        for name in trained:
+            if name in self.discriminators:
+                for parameter in nets[name].parameters():
+                    parameter.clamp_(-self.clip, self.clip)
 
 
 @runtime_checkable

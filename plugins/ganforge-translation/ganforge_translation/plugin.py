@@ -186,6 +186,21 @@ class CycleGANParams(ObjectiveParams):
         return {"adversarial": {"type": "least-squares"}}
 
 
+class DualGANParams(CycleGANParams):
+    """DualGAN: CycleGAN's two cycles with weight-clipped Wasserstein critics (Yi et al. 2017)."""
+
+    cycle_weight: float = Field(500.0, ge=0, description="Weight of each domain's L1 reconstruction, lambda_U = "
+                                                         "lambda_V (the paper: 100 to 1,000).")
+    identity_weight: float = Field(0.0, ge=0, le=0, description="DualGAN has no identity loss (kept at 0).")
+    pool_size: int = Field(0, ge=0, description="Generated images remembered for each critic (DualGAN: none).")
+    clip: float = Field(0.01, gt=0, description="Clip every critic weight to [-clip, clip] after each critic step.")
+    d_steps: int = Field(2, ge=1, le=100, description="Critic steps per generator step (n_critic; the paper: 2).")
+
+    @classmethod
+    def default_losses(cls) -> dict:
+        return {"adversarial": {"type": "wasserstein"}}
+
+
 class Pix2PixHDParams(ObjectiveParams):
     """pix2pixHD: multi-scale D, feature matching, VGG loss, coarse-to-fine training."""
 
@@ -256,6 +271,8 @@ def ganforge_register_objectives(register):
              summary="pix2pix: conditional GAN on pairs plus lambda x L1.")
     register("cyclegan", params=CycleGANParams, factory="ganforge_translation.objectives:CycleGAN",
              summary="CycleGAN: two generators, two discriminators, cycle and identity losses, image pools.")
+    register("dualgan", params=DualGANParams, factory="ganforge_translation.objectives:DualGAN",
+             summary="DualGAN: two translators, weight-clipped Wasserstein critics, L1 reconstruction of both domains.")
     register("pix2pixhd", params=Pix2PixHDParams, factory="ganforge_translation.objectives:Pix2PixHD",
              summary="pix2pixHD: multi-scale D, feature matching, VGG loss, coarse to fine.")
 

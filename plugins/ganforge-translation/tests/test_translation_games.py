@@ -105,6 +105,8 @@ def test_image_pool_returns_new_images_until_full_then_mixes_history():
     restored.load_state_dict(pool.state_dict(), torch.device("cpu"))
     assert all(torch.equal(a, b) for a, b in zip(pool.images, restored.images))
     assert torch.equal(ImagePool(0).query(later), later)
+    tracked = later.clone().requires_grad_(True)
+    assert not ImagePool(0).query(tracked).requires_grad, "a discriminator step never backpropagates into G"
 
 
 def tiny_pix2pixhd(tmp_path, steps: int, **objective) -> dict:
