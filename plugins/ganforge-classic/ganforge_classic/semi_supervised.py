@@ -14,9 +14,10 @@ from ganforge.sdk import Batch, GanforgeError, Generated, LabelledData, Logs, Ne
 from ganforge_classic.objectives import Unconditional, check_aux
 
 
-def balanced_subset(labels: Tensor, size: int, classes: int, seed: int) -> Tensor:
+def balanced_subset(labels: Tensor, size: int, classes: int, seed: int,
+                    who: str = "the semi-supervised objective") -> Tensor:
     """Indices of ``size`` items, as evenly spread over the classes as the data allows (the
-    same for a given seed)."""
+    same for a given seed); ``who`` names the component in the error when a class has too few."""
     generator = torch.Generator().manual_seed(seed)
     per_class = [torch.nonzero(labels == k).flatten() for k in range(classes)]
     per_class = [idx[torch.randperm(len(idx), generator=generator)] for idx in per_class]
@@ -24,7 +25,7 @@ def balanced_subset(labels: Tensor, size: int, classes: int, seed: int) -> Tenso
     want = [size // classes + (1 if k < size % classes else 0) for k in range(classes)]
     for k, idx in enumerate(per_class):
         if len(idx) < want[k]:
-            raise GanforgeError(f"the semi-supervised objective wants {want[k]} labelled examples of class {k} "
+            raise GanforgeError(f"{who} wants {want[k]} labelled examples of class {k} "
                                 f"but the data has {len(idx)}; lower `labels`")
         chosen.append(idx[: want[k]])
     return torch.cat(chosen).sort().values

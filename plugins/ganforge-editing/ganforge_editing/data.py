@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from ganforge.sdk import DataAdapter, DataError, DataInfo, EpochAware, ImageFolder, Shapes
+from ganforge.sdk import DataAdapter, DataError, DataInfo, EpochAware, ImageFolder, LabelledData, Shapes
 
 
 def downscale(images: Tensor, scale: int) -> Tensor:
@@ -67,14 +67,17 @@ def hole_mask(side: int, mask: str, fraction: float, rng: np.random.Generator) -
 
 class Inpainting(DataAdapter):
     """(image with a hole + the hole's mask, image) pairs. The source has the image's channels
-    with the hole set to 0 (mid grey) and one more channel, the mask."""
+    with the hole set to 0 (mid grey) and one more channel, the mask. Labelled images keep their
+    label ``y`` (a context-conditional GAN learns classes from them)."""
 
     def __init__(self, images: Dataset, mask: str, fraction: float, seed: int):
         self.images, self.mask, self.fraction, self.seed, self.epoch = images, mask, fraction, seed, 0
         shape = images.info.shape
         if shape[1] != shape[2]:
             raise DataError(f"inpainting needs square images; these are {shape[1]}x{shape[2]}")
-        self.info = DataInfo(shape=shape, source_shape=(shape[0] + 1, *shape[1:]), paired=True)
+        self.info = DataInfo(shape=shape, source_shape=(shape[0] + 1, *shape[1:]), paired=True,
+                             num_classes=images.info.num_classes, class_names=images.info.class_names)
+        self.labels = images.labels if isinstance(images, LabelledData) else None
 
     def fingerprint(self) -> str:
         return f"inpainting:{self.mask}:{self.fraction}:{self.seed}:{self.images.fingerprint()}"
@@ -88,10 +91,14 @@ class Inpainting(DataAdapter):
             self.images.set_epoch(epoch)
 
     def __getitem__(self, index: int) -> dict[str, Tensor]:
-        image = self.images[index]["x"]
+        whole = self.images[index]
+        image = whole["x"]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         hole = hole_mask(image.shape[-1], self.mask, self.fraction, rng)
-        return {"source": torch.cat([image * (1 - hole), hole]), "x": image}
+        item = {"source": torch.cat([image * (1 - hole), hole]), "x": image}
+        if "y" in whole:
+            item["y"] = whole["y"]
+        return item
 
 
 def _seed(params, ctx) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganforge.sdk import example_images, hookimpl
+from ganforge.sdk import example_images, example_npz, hookimpl
 
 TRAIN = {"steps": 2, "batch_size": 4, "log_every": 1, "sample_every": 100, "sample_count": 2, "checkpoint_every": 100}
 SR_D = {"type": "srgan-discriminator", "width": 4, "layers": 4, "dense": 8}
@@ -21,6 +21,7 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
     images = example_images(folder / "images", count=4, size=16, classes=1)
     sr = {"type": "shapes-super-resolution", "size": 16, "length": 8, "factor": 2}
     hole = {"type": "shapes-inpainting", "size": 16, "length": 8}
+    shapes_labels = str(example_npz(folder / "shapes-labels.npz", shape=(16, 16, 3), classes=6))
     return [
         recipe("kit-srgan", sr, {"generator": {"type": "srresnet-generator", "blocks": 1, "width": 4}, "discriminator": SR_D},
                "srgan", eval={"data": {**sr, "seed": 3}, "metrics": ["psnr"]}),
@@ -33,4 +34,10 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
         recipe("kit-inpainting-folder", {"type": "inpainting", "root": str(images), "size": 16, "mask": "random"},
                {"generator": {"type": "unet-generator", "depth": 4, "width": 4}, "discriminator": PATCH},
                "context-encoder"),
+        recipe("kit-ccgan", {**hole, "length": 16}, {"generator": {"type": "unet-generator", "depth": 4, "width": 4},
+                                                     "discriminator": {"type": "dcgan-discriminator", "width": 4,
+                                                                       "aux_outputs": 6}},
+               {"type": "ccgan", "labels": 6, "labelled_batch": 4},
+               eval={"metrics": [{"type": "heldout-accuracy", "samples": 8, "data": {
+                   "type": "npz", "path": shapes_labels, "images": "x_test", "labels": "y_test"}}]}),
     ]

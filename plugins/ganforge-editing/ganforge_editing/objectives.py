@@ -6,6 +6,9 @@ sample inputs, ``paired_outputs`` for the paired metrics and ``translate``):
   adversarial loss (SRGAN: 1e-3).
 * ``context-encoder``: G fills the hole of a masked image; L2 inside the hole plus a small
   adversarial term on the completed image (Pathak et al. 2016: 0.999 and 0.001).
+* ``ccgan``: the context-conditional GAN (Denton et al. 2016): G fills the hole adversarially;
+  D judges completed against real images and also classifies, learning the classes from a
+  small labelled subset (semi-supervised learning).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganforge.sdk import (
-    Batch, GanforgeError, Generated, Logs, Nets, discriminator_adversarial, generator_adversarial, mean_logit,
+    AuxiliaryHead, Batch, GanforgeError, Generated, Logs, Nets, current_world, discriminator_adversarial,
+    generator_adversarial, mean_logit, rank_rand,
 )
+from ganforge_classic import balanced_subset, labels_of
 from ganforge_translation import Translation
 
 
@@ -120,3 +125,78 @@ class ContextEncoder(Translation):
         adversarial = generator_adversarial(self.adversarial, d(self.complete(source, filled)), lambda: d(real))
         loss = self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial
         return loss, {"g/loss": loss.detach(), "g/hole_l2": reconstruction.detach(), "g/adversarial": adversarial.detach()}
+
+
+class CCGAN(ContextEncoder):
+    """Context-conditional GAN (Denton et al. 2016, section 3): the completed image
+    ``(1 - m) x + m G(m x)`` against real images, with ``adversarial_weight`` x the adversarial
+    loss (plus ``reconstruction_weight`` x L2 in the hole, 0 in the paper). D returns a real/fake
+    logit and K class logits (``aux_outputs``: the data's classes); each D step adds
+    ``supervised_weight`` x the cross-entropy of ``labelled_batch`` items of a class-balanced
+    subset of ``labels`` labelled images (fixed by the seed). ``classify`` is D's class head, so
+    ``heldout-accuracy`` scores the semi-supervised classifier."""
+
+    name = "ccgan"
+
+    def __init__(self, params, ctx):
+        super().__init__(params, ctx)
+        self.classes = self.info.num_classes
+        if not self.classes:
+            raise GanforgeError("the ccgan objective learns classes from a labelled subset: use labelled inpainting "
+                                "data (for an image folder, `labels: true` with one subfolder per class)")
+        d = ctx.nets[params.discriminator]
+        have = d.aux_outputs if isinstance(d, AuxiliaryHead) else 0
+        if have != self.classes:
+            raise GanforgeError(f"the ccgan objective's discriminator classifies the data's {self.classes} classes; "
+                                f"set models.{params.discriminator}.aux_outputs: {self.classes} (it has {have})")
+        self.labelled_x = self.labelled_y = None
+        if ctx.data is not None:  # None when the run is rebuilt only to sample or evaluate
+            if params.labels > len(ctx.data):
+                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
+            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed, "the ccgan objective")
+            items = [ctx.data[int(i)] for i in index]
+            self.labelled_x = torch.stack([item["x"] for item in items])
+            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+
+    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """A batch drawn (with replacement) from the labelled subset: this rank's share."""
+        if self.labelled_x is None:
+            raise GanforgeError("the ccgan objective was built without data; it can complete and classify but not train")
+        n = max(1, self.p.labelled_batch // current_world().size)
+        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
+        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        fake = self.complete(batch["source"], generated["filled"].detach())
+        (real_logits, _), (fake_logits, _) = d(batch["x"]), d(fake)
+        adversarial = discriminator_adversarial(self.adversarial, real_logits, fake_logits)
+        x, y = self.labelled(real_logits.device)
+        classes = d(x)[1].float()
+        supervised = F.cross_entropy(classes, y)
+        loss = self.p.adversarial_weight * adversarial + self.p.supervised_weight * supervised
+        return loss, {"d/loss": loss.detach(), "d/adversarial": adversarial.detach(),
+                      "d/supervised": supervised.detach(), "d/accuracy_labelled": (classes.argmax(1) == y).float().mean(),
+                      "d/real": mean_logit(real_logits), "d/fake": mean_logit(fake_logits)}
+
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        d = nets[self.discriminators[0]]
+        source, real = batch["source"], batch["x"]
+        filled = (generated or self.generate(nets, batch))["filled"]
+        adversarial = generator_adversarial(self.adversarial, d(self.complete(source, filled))[0], lambda: d(real)[0])
+        loss = self.p.adversarial_weight * adversarial
+        logs = {"g/adversarial": adversarial.detach()}
+        if self.p.reconstruction_weight:
+            hole = source[:, -1:]
+            reconstruction = ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
+            loss = loss + self.p.reconstruction_weight * reconstruction
+            logs["g/hole_l2"] = reconstruction.detach()
+        logs["g/loss"] = loss.detach()
+        return loss, logs
+
+    def classify(self, nets: Nets, x: Tensor) -> Tensor:
+        """D's K class logits for whole images."""
+        return nets[self.discriminators[0]](x)[1]

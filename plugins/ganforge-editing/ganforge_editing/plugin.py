@@ -125,12 +125,27 @@ class ContextEncoderParams(ObjectiveParams):
         return ("adversarial",)
 
 
+class CCGANParams(ContextEncoderParams):
+    """Context-conditional GAN: fill a hole adversarially; D also learns the classes from a few labels."""
+
+    reconstruction_weight: float = Field(0.0, ge=0, description="Weight of L2 inside the hole (CC-GAN: 0, "
+                                                                "adversarial only).")
+    adversarial_weight: float = Field(1.0, ge=0, description="Weight of the adversarial loss (0: D is a classifier "
+                                                             "of the labelled images alone, the supervised baseline).")
+    labels: int = Field(4000, ge=1, description="Size of the labelled subset (spread evenly over the classes, fixed by "
+                                                "the seed).")
+    labelled_batch: int = Field(64, ge=1, description="Labelled images per discriminator step (drawn from the subset).")
+    supervised_weight: float = Field(1.0, ge=0, description="Weight of the cross-entropy on labelled images.")
+
+
 @hookimpl
 def ganforge_register_objectives(register):
     register("srgan", params=SRGANParams, factory="ganforge_editing.objectives:SRGAN",
              summary="SRGAN: pixel pre-training, then content + 1e-3 adversarial.")
     register("context-encoder", params=ContextEncoderParams, factory="ganforge_editing.objectives:ContextEncoder",
              summary="Context encoder: fill a hole; L2 in the hole + 0.001 adversarial.")
+    register("ccgan", params=CCGANParams, factory="ganforge_editing.objectives:CCGAN",
+             summary="CC-GAN: fill a hole adversarially; D also classifies, learning from a few labels.")
 
 
 @hookimpl
