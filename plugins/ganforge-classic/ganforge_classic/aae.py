@@ -2,6 +2,9 @@
 reconstruct the data, while a discriminator on codes matches E's aggregated posterior to a
 prior. Sampling the prior and decoding is then a generative model.
 
+The semi-supervised variant (section 5, :class:`SemiSupervisedAAE`) splits the code into class
+logits and a style, each matched to its own prior, and learns the classes from a few labels.
+
 Priors (section 2): a Gaussian; a mixture of Gaussians arranged on a circle in the first two
 code dimensions; and the supervised mixture (section 2.3, figure 4), where an item's label picks
 its component and the code discriminator sees the label too. One training step plays both of
@@ -17,9 +20,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganforge.sdk import (
-    Batch, Conditioned, GanforgeError, Generated, JudgesCodes, Logs, Nets, NoiseInput, generator_adversarial, rank_rand, rank_randn,
+    Batch, Conditioned, GanforgeError, Generated, JudgesCodes, Logs, Nets, NoiseInput, current_world,
+    generator_adversarial, rank_rand, rank_randn,
 )
 from ganforge_classic.objectives import AdversarialGame, require_labels
+from ganforge_classic.semi_supervised import balanced_subset, labels_of
 
 
 class Prior:
@@ -167,3 +172,119 @@ class AdversarialAutoencoder(AdversarialGame):
     def prior_samples(self, n: int, labels: Tensor | None, generator: torch.Generator) -> Tensor:
         """``n`` prior codes (for the items' ``labels`` with the supervised prior), from ``generator``."""
         return self.prior.draw_from(n, labels if self.supervised else None, generator)
+
+
+class SemiSupervisedAAE(AdversarialGame):
+    """The semi-supervised adversarial autoencoder (section 5): E's output is split into K class
+    logits, whose softmax y is matched to a one-hot categorical prior by one code discriminator,
+    and a style code z matched to a Gaussian by another; the decoder reconstructs x from (y, z).
+    E also minimises the cross-entropy of its class logits on a batch of a small labelled subset
+    (``labels`` items, class-balanced, fixed by the seed). ``classify`` is E's class logits."""
+
+    name = "aae-semi-supervised"
+
+    def __init__(self, params, ctx):
+        self.p = params
+        self.encoder, self.decoder = params.encoder, params.decoder
+        self.generators = (self.encoder, self.decoder)
+        self.discriminators = (params.class_discriminator, params.style_discriminator)
+        self.d_steps = params.d_steps
+        self.use_losses(ctx.losses)
+        self.classes = ctx.data_info.num_classes
+        if not self.classes:
+            raise GanforgeError("the aae-semi-supervised objective learns the classes of labelled data (such as npz "
+                                "with `labels:`); only `labels` of its labels are used")
+        encoder, decoder = ctx.nets[self.encoder], ctx.nets[self.decoder]
+        sizes = {name: net.z_dim if isinstance(net, NoiseInput) else None
+                 for name, net in ((self.encoder, encoder), (self.decoder, decoder))}
+        if len(set(sizes.values())) != 1 or None in sizes.values() or sizes[self.encoder] <= self.classes:
+            raise GanforgeError(f"the aae-semi-supervised objective splits the code into {self.classes} class logits "
+                                f"and a style code: set z_dim to {self.classes} + the style size (the paper: "
+                                f"{self.classes} + 10) on both the encoder and the decoder (they have "
+                                f"{', '.join(f'{n} {s}' for n, s in sizes.items())})")
+        self.style_dim = sizes[self.encoder] - self.classes
+        for name, want in ((params.class_discriminator, self.classes), (params.style_discriminator, self.style_dim)):
+            critic = ctx.nets[name]
+            if not isinstance(critic, JudgesCodes) or critic.code_dim != want:
+                raise GanforgeError(f"models.{name} judges codes of {want} values here; set its type: "
+                                    f"code-discriminator with z_dim: {want}")
+        self.labelled_x = self.labelled_y = None
+        if ctx.data is not None:
+            if params.labels > len(ctx.data):
+                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
+            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed,
+                                    "the aae-semi-supervised objective")
+            items = [ctx.data[int(i)] for i in index]
+            self.labelled_x = torch.stack([item["x"] for item in items])
+            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+
+    def split(self, code: Tensor) -> tuple[Tensor, Tensor]:
+        """(class logits, style) of E's output."""
+        return code[:, :self.classes], code[:, self.classes:]
+
+    def generate(self, nets: Nets, batch: Batch) -> Generated:
+        logits, style = self.split(nets[self.encoder](batch["x"]))
+        y = torch.softmax(logits.float(), 1).to(style.dtype)
+        return {"logits": logits, "y": y, "style": style, "reconstruction": nets[self.decoder](torch.cat([y, style], 1))}
+
+    def prior(self, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """One-hot classes drawn uniformly, and Gaussian styles: this rank's share."""
+        classes = (rank_rand(n, device=device) * self.classes).long().clamp_(max=self.classes - 1)
+        return F.one_hot(classes, self.classes).float(), rank_randn(n, self.style_dim, device=device) * self.p.prior_std
+
+    def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        if generated is None:
+            with torch.no_grad():
+                generated = self.generate(nets, batch)
+        y, style = generated["y"].detach(), generated["style"].detach()
+        one_hot, gaussian = self.prior(len(y), y.device)
+        d_y, d_z = nets[self.p.class_discriminator], nets[self.p.style_discriminator]
+        class_loss = self.adversarial.discriminator(d_y(one_hot), d_y(y))
+        style_loss = self.adversarial.discriminator(d_z(gaussian), d_z(style))
+        loss = class_loss + style_loss
+        return loss, {"d/loss": loss.detach(), "d/class": class_loss.detach(), "d/style": style_loss.detach()}
+
+    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        if self.labelled_x is None:
+            raise GanforgeError("the aae-semi-supervised objective was built without data; it can sample and "
+                                "classify but not train")
+        n = max(1, self.p.labelled_batch // current_world().size)
+        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
+        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
+
+    def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
+        generated = generated or self.generate(nets, batch)
+        real = batch["x"]
+        reconstruction = F.mse_loss(generated["reconstruction"].float(), real.float())
+        d_y, d_z = nets[self.p.class_discriminator], nets[self.p.style_discriminator]
+        adversarial = (self.adversarial.generator(d_y(generated["y"]).float())
+                       + self.adversarial.generator(d_z(generated["style"]).float()))
+        x, y = self.labelled(real.device)
+        logits = self.split(nets[self.encoder](x))[0].float()
+        supervised = F.cross_entropy(logits, y)
+        loss = (self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial
+                + self.p.supervised_weight * supervised)
+        return loss, {"g/loss": loss.detach(), "g/reconstruction": reconstruction.detach(),
+                      "g/adversarial": adversarial.detach(), "g/supervised": supervised.detach(),
+                      "g/accuracy_labelled": (logits.argmax(1) == y).float().mean()}
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
+        """A class per grid row (cycling through the classes) with Gaussian styles."""
+        y = torch.arange(n) % self.classes
+        style = torch.randn(n, self.style_dim, generator=generator) * self.p.prior_std
+        return {"z": torch.cat([F.one_hot(y, self.classes).float(), style], 1), "y": y}
+
+    def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
+        return nets[self.decoder](inputs["z"])
+
+    def classify(self, nets: Nets, x: Tensor) -> Tensor:
+        """E's class logits."""
+        return self.split(nets[self.encoder](x))[0]
+
+    def encode(self, nets: Nets, x: Tensor) -> Tensor:
+        """(softmax classes, style): the decoder's input for x."""
+        logits, style = self.split(nets[self.encoder](x))
+        return torch.cat([torch.softmax(logits.float(), 1).to(style.dtype), style], 1)
+
+    def reconstruct(self, nets: Nets, x: Tensor) -> Tensor:
+        return nets[self.decoder](self.encode(nets, x))

@@ -283,6 +283,31 @@ class AAEParams(ObjectiveParams):
         return ("adversarial",)
 
 
+class SemiSupervisedAAEParams(ObjectiveParams):
+    """Semi-supervised adversarial autoencoder: class logits and a style code, each matched to
+    its prior by its own discriminator, and the classes learned from a few labels."""
+
+    encoder: str = Field("encoder", description="Name of the encoder in `models` (z_dim: classes + style size).")
+    decoder: str = Field("decoder", description="Name of the decoder (a generator of z_dim classes + style) in `models`.")
+    class_discriminator: str = Field("class_discriminator", description="Code discriminator of the softmax classes "
+                                                                        "(z_dim: the number of classes).")
+    style_discriminator: str = Field("style_discriminator", description="Code discriminator of the style (z_dim: its size).")
+    d_steps: int = Field(1, ge=1, description="Discriminator steps per encoder/decoder step.")
+    prior_std: float = Field(1.0, gt=0, le=100, description="Standard deviation of the style's Gaussian prior.")
+    labels: int = Field(100, ge=1, description="Size of the labelled subset (spread evenly over the classes, fixed by the seed).")
+    labelled_batch: int = Field(100, ge=1, description="Labelled items per encoder step (drawn from the subset).")
+    supervised_weight: float = Field(1.0, ge=0, description="Weight of the cross-entropy on labelled items.")
+    reconstruction_weight: float = Field(1.0, ge=0, description="Weight of the squared reconstruction error.")
+    adversarial_weight: float = Field(1.0, ge=0, description="Weight of the two adversarial terms on E's codes.")
+
+    def required_models(self) -> dict[str, str]:
+        return {self.encoder: "encoder", self.decoder: "generator", self.class_discriminator: "discriminator",
+                self.style_discriminator: "discriminator"}
+
+    def required_losses(self) -> tuple[str, ...]:
+        return ("adversarial",)
+
+
 class HeldoutCodesParams(Params):
     """Held-out items to encode."""
 
@@ -378,6 +403,8 @@ def ganforge_register_objectives(register):
         ("cogan", CoGANParams, "coupled:CoGAN", "CoGAN: two GANs sharing weights learn pairs from unpaired domains."),
         ("aae", AAEParams, "aae:AdversarialAutoencoder",
          "Adversarial autoencoder: reconstruction plus a code discriminator matching a prior."),
+        ("aae-semi-supervised", SemiSupervisedAAEParams, "aae:SemiSupervisedAAE",
+         "Semi-supervised AAE: class and style codes with their own priors, classes learned from a few labels."),
         ("bgan-discrete", DiscreteBGANParams, "boundary_seeking:DiscreteBGAN",
          "Boundary-seeking GAN for binary images: importance-weighted policy gradient over M samples per z."),
     ]:

@@ -125,3 +125,61 @@ def test_recipes_that_cannot_work_fail_before_step_0_with_the_fix(tmp_path, regi
     change(recipe)
     with pytest.raises(GanforgeError, match=message):
         build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
+
+
+def semi_aae(tmp_path, name: str, steps: int = 3, **objective) -> dict:
+    return {"name": name, "seed": 0, "data": {"type": "gaussian-mixture", "size": 1024},
+            "models": {"encoder": {"type": "mlp-encoder", "z_dim": 10, "width": 64, "depth": 2, "batch_norm": False},
+                       "decoder": {"type": "mlp-generator", "z_dim": 10, "width": 64, "depth": 2, "batch_norm": False},
+                       "class_discriminator": {"type": "code-discriminator", "z_dim": 8, "width": 32, "depth": 1},
+                       "style_discriminator": {"type": "code-discriminator", "z_dim": 2, "width": 32, "depth": 1}},
+            "objective": {"type": "aae-semi-supervised", "labels": 16, "labelled_batch": 16, **objective},
+            "losses": {"adversarial": "non-saturating"},
+            "optim": {name: {"lr": 1e-3, "betas": [0.5, 0.999]}
+                      for name in ("encoder", "decoder", "class_discriminator", "style_discriminator")},
+            "train": {"steps": steps, "batch_size": 64, "device": "cpu", "log_every": 1, "sample_every": steps,
+                      "checkpoint_every": steps, "progress": False},
+            "output": {"dir": str(tmp_path / name), "trackers": []}}
+
+
+def test_the_semi_supervised_aae_learns_the_classes_from_two_labels_each(tmp_path, registry):
+    recipe = semi_aae(tmp_path, "semi", steps=300)
+    run = build_run(recipe_from_data(copy.deepcopy(recipe), registry).recipe, registry=registry)
+    assert torch.bincount(run.objective.labelled_y, minlength=8).tolist() == [2] * 8
+    x = torch.stack([run.data[i]["x"] for i in range(500)])
+    y = torch.stack([run.data[i]["y"] for i in range(500)])
+    folder = train(recipe_from_data(recipe, registry), registry=registry)
+    trained, _ = load_generator(folder.path, registry=registry)
+    with torch.no_grad():
+        accuracy = float((trained.objective.classify(trained.nets, x).argmax(1) == y).float().mean())
+    assert accuracy > 0.8, accuracy
+    logged = folder.read_metrics()[-1]
+    assert {"d/class", "d/style", "g/supervised", "g/reconstruction"} <= set(logged)
+    inputs = trained.objective.sample_inputs(16, torch.Generator().manual_seed(0))
+    assert inputs["z"][:, :8].argmax(1).tolist() == [k % 8 for k in range(16)]
+    assert trained.objective.sample(trained.nets, inputs).shape == (16, 2)
+
+
+def test_the_semi_supervised_aae_resumes_exactly(tmp_path, registry):
+    recipe = semi_aae(tmp_path, "semi-resume")
+    train(recipe_from_data(copy.deepcopy(recipe), registry), registry=registry)
+    longer = {**recipe, "train": {**recipe["train"], "steps": 5, "checkpoint_every": 5}}
+    resumed = train(recipe_from_data(copy.deepcopy(longer), registry), resume=True, registry=registry)
+    straight = train(recipe_from_data({**copy.deepcopy(longer), "output": {"dir": str(tmp_path / "straight"),
+                                                                            "trackers": []}}, registry), registry=registry)
+    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
+    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda r: [r["models"][n].update(z_dim=8) for n in ("encoder", "decoder")],
+     r"splits the code into 8 class logits and a style code: set z_dim to 8 \+ the style size"),
+    (lambda r: r["models"]["class_discriminator"].update(z_dim=3), "models.class_discriminator judges codes of 8 values"),
+    (lambda r: r["models"].update(style_discriminator={"type": "mlp-discriminator"}), "set its type: code-discriminator"),
+])
+def test_a_semi_supervised_aae_that_cannot_work_fails_before_step_0(tmp_path, registry, change, message):
+    recipe = semi_aae(tmp_path, "bad")
+    change(recipe)
+    with pytest.raises(GanforgeError, match=message):
+        build_run(recipe_from_data(recipe, registry).recipe, registry=registry)
