@@ -74,7 +74,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     if distributed.current_world().is_main or not distributed.launched_by_torchrun():
         print(f"done: run folder {folder.path} (samples/, checkpoints/, metrics.jsonl, tb/)")
-    distributed.shutdown()
+    if distributed.launched_by_torchrun():
+        distributed.exit_rank(0)
     return 0
 
 

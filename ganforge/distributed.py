@@ -128,8 +128,22 @@ def barrier() -> None:
 
 
 def shutdown() -> None:
+    """Leave the process group once every rank is done."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
+
+
+def exit_rank(code: int) -> None:
+    """End a torchrun rank whose work is written: leave the group, flush, and exit without the
+    interpreter's finalisation, during which gloo's worker threads can still abort the process
+    ("terminate called without an active exception") after a run that succeeded."""
+    import sys
+
+    shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 __getattr__ = renamed(__name__, {"randn": "rank_randn", "rand": "rank_rand", "current": "current_world"})

@@ -40,13 +40,18 @@ class BatchStream:
         self._iterator: Iterator[Any] | None = None
 
     def _order(self) -> list[int]:
-        """This rank's remaining indices of the epoch: PyTorch's DistributedSampler (a
-        permutation seeded by seed + epoch, split across ranks) from the saved position on."""
-        sampler = DistributedSampler(self.dataset, num_replicas=self.world_size, rank=self.rank, shuffle=True,
-                                     seed=self.seed, drop_last=True)
+        """This rank's remaining indices of the epoch, from the saved position on. The epoch is
+        PyTorch's DistributedSampler permutation for one process (seeded by seed + epoch); each
+        global batch of ``batch_size`` x ``world_size`` items is cut into contiguous rank
+        shares, so rank r holds rows r*B..(r+1)*B-1 of the batch one process would draw: the
+        rows that its share of the global noise (``rank_randn``) is paired with."""
+        sampler = DistributedSampler(self.dataset, num_replicas=1, rank=0, shuffle=True, seed=self.seed,
+                                     drop_last=True)
         sampler.set_epoch(self.epoch)
-        shard = list(sampler)
-        return shard[self.position * self.batch_size: self.batches_per_epoch * self.batch_size]
+        epoch, size, world = list(sampler), self.batch_size, self.world_size
+        shard = [index for batch in range(self.batches_per_epoch)
+                 for index in epoch[(batch * world + self.rank) * size:(batch * world + self.rank + 1) * size]]
+        return shard[self.position * size:]
 
     def _start(self) -> None:
         # A generator of its own: the loader must not draw from the global RNG, or where an
