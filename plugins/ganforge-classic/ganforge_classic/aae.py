@@ -149,10 +149,9 @@ class AdversarialAutoencoder(AdversarialGame):
                       "g/adversarial": adversarial.detach()}
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
-        """Prior codes; with the supervised prior, class by class (a grid row per class)."""
+        """Prior codes; with the supervised prior, class by class (component i % K for sample i)."""
         labels = torch.arange(n) % self.p.components if self.supervised else None
-        inputs = {"z": self.prior.draw_from(n, labels, generator)}
-        return {**inputs, "y": labels} if labels is not None else inputs
+        return {"z": self.prior.draw_from(n, labels, generator)}
 
     def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
         return nets[self.decoder](inputs["z"])
@@ -269,10 +268,10 @@ class SemiSupervisedAAE(AdversarialGame):
                       "g/accuracy_labelled": (logits.argmax(1) == y).float().mean()}
 
     def sample_inputs(self, n: int, generator: torch.Generator) -> dict[str, Tensor]:
-        """A class per grid row (cycling through the classes) with Gaussian styles."""
+        """Class i % K for sample i (one-hot in the first K values of z) with Gaussian styles."""
         y = torch.arange(n) % self.classes
         style = torch.randn(n, self.style_dim, generator=generator) * self.p.prior_std
-        return {"z": torch.cat([F.one_hot(y, self.classes).float(), style], 1), "y": y}
+        return {"z": torch.cat([F.one_hot(y, self.classes).float(), style], 1)}
 
     def sample(self, nets: Nets, inputs: dict[str, Tensor]) -> Tensor:
         return nets[self.decoder](inputs["z"])
