@@ -125,6 +125,7 @@ _EXPORTS: dict[str, str] = {
     "Generator": "ganforge.api",
     # the conformance kit and its example files
     "check_component": "ganforge.testing",
+    "check_resume": "ganforge.testing",
     "component_cases": "ganforge.testing",
     "ConformanceError": "ganforge.testing",
     "example_images": "ganforge.builtin.examples",
@@ -189,5 +190,5 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.pipeline import train  # noqa: F401
     from ganforge.recipe import load_recipe  # noqa: F401
     from ganforge.samples import comparison_sheet, image_grid, render, save_png, to_uint8  # noqa: F401
-    from ganforge.testing import ConformanceError, check_component, component_cases  # noqa: F401
+    from ganforge.testing import ConformanceError, check_component, check_resume, component_cases  # noqa: F401
     from ganforge.train.rundir import RunFolder  # noqa: F401

@@ -67,6 +67,37 @@ def check_component(kind: str, name: str, *, registry: Any = None, folder: Path 
     return [check.__name__ for check in checks]
 
 
+def check_resume(recipe: dict, folder: Path, *, stop: int = 3, end: int = 5, registry: Any = None) -> None:
+    """Train ``recipe`` (a dict) to step ``stop``, resume it to ``end``, and train it to ``end``
+    straight in another folder: raise :class:`ConformanceError` unless the last checkpoints
+    agree bit for bit (a game's state, its RNG draws and its data order all restore)."""
+    import copy
+
+    import torch
+
+    from ganforge.pipeline import train
+    from ganforge.recipe import recipe_from_data
+    from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
+
+    registry = _registry(registry)
+
+    def run(where: str, steps: int, resume: bool = False) -> Path:
+        data = copy.deepcopy(recipe)
+        data["train"] = {**data.get("train", {}), "steps": steps, "checkpoint_every": stop}
+        data["output"] = {**data.get("output", {}), "dir": str(Path(folder) / where), "trackers": []}
+        return train(recipe_from_data(data, registry), resume=resume, registry=registry).checkpoints
+
+    run("resumed", stop)
+    resumed, straight = run("resumed", end, resume=True), run("straight", end)
+    a, _, _ = load_checkpoint(list_checkpoints(resumed)[-1])
+    b, _, _ = load_checkpoint(list_checkpoints(straight)[-1])
+    differ = sorted(k for k in a.keys() | b.keys() if k not in a or k not in b or not torch.equal(a[k], b[k]))
+    if differ:
+        raise ConformanceError("recipe", str(recipe.get("name")), "exact resume",
+                               f"the weights of a run resumed at step {stop} to equal a straight run's at {end}",
+                               f"{len(differ)} tensors differ, first {differ[:3]}")
+
+
 def examples(registry: Any, folder: Path) -> list[dict]:
     """Every example recipe the installed plugins offer."""
     folder.mkdir(parents=True, exist_ok=True)

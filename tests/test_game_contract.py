@@ -199,3 +199,15 @@ def test_a_tracker_without_log_scalars_is_named_before_training(tmp_path, regist
     silent = types.SimpleNamespace(close=lambda: None)
     with pytest.raises(CapabilityError, match="needs tracker SimpleNamespace to implement Tracker.*no log_scalars"):
         Trainer(run, RunFolder(tmp_path / "run"), [silent])
+
+
+def test_check_resume_passes_an_exact_game_and_names_what_a_broken_resume_changes(tmp_path, monkeypatch):
+    from ganforge.data.stream import BatchStream
+    from ganforge.testing import ConformanceError, check_resume
+
+    recipe = tiny_ring(tmp_path / "ring")
+    check_resume(recipe, tmp_path / "exact")
+    monkeypatch.setattr(BatchStream, "load_state_dict", lambda self, state: None)  # forgets where the epoch was
+    with pytest.raises(ConformanceError, match=r"exact resume: expected the weights of a run resumed at step 3 .* "
+                                               r"tensors differ, first \['discriminator\."):
+        check_resume(recipe, tmp_path / "broken")

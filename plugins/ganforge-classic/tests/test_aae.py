@@ -14,7 +14,7 @@ from ganforge.build import build_run
 from ganforge.errors import GanforgeError
 from ganforge.pipeline import load_generator, train
 from ganforge.recipe import recipe_from_data
-from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
+from ganforge.testing import check_resume
 from ganforge_classic.aae import Prior
 from ganforge_classic.codes import mmd_squared
 
@@ -94,16 +94,10 @@ def test_a_short_run_reconstructs_better_and_pulls_the_codes_onto_the_prior(tmp_
 def test_the_supervised_aae_trains_resumes_exactly_and_samples_class_by_class(tmp_path, registry):
     recipe = ring_aae(tmp_path, "supervised", prior="mixture", components=8, supervised=True, prior_std=0.2)
     recipe["models"]["discriminator"]["conditional"] = True
+    check_resume(recipe, tmp_path / "resume", registry=registry)
     folder = train(recipe_from_data(copy.deepcopy(recipe), registry), registry=registry)
     assert {"g/reconstruction", "g/adversarial", "d/prior", "d/code"} <= set(folder.read_metrics()[-1])
-    longer = {**recipe, "train": {**recipe["train"], "steps": 5}}
-    resumed = train(recipe_from_data(copy.deepcopy(longer), registry), resume=True, registry=registry)
-    straight = train(recipe_from_data({**copy.deepcopy(longer), "output": {"dir": str(tmp_path / "straight"),
-                                                                            "trackers": []}}, registry), registry=registry)
-    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    run, _ = load_generator(resumed.path, registry=registry)
+    run, _ = load_generator(folder.path, registry=registry)
     inputs = run.objective.sample_inputs(16, torch.Generator().manual_seed(0))
     assert set(inputs) == {"z"}, "the decoder's one input (export feeds every sample input)"
     angles = torch.atan2(inputs["z"][:, 1], inputs["z"][:, 0]) % (2 * math.pi)
@@ -161,15 +155,7 @@ def test_the_semi_supervised_aae_learns_the_classes_from_two_labels_each(tmp_pat
 
 
 def test_the_semi_supervised_aae_resumes_exactly(tmp_path, registry):
-    recipe = semi_aae(tmp_path, "semi-resume")
-    train(recipe_from_data(copy.deepcopy(recipe), registry), registry=registry)
-    longer = {**recipe, "train": {**recipe["train"], "steps": 5, "checkpoint_every": 5}}
-    resumed = train(recipe_from_data(copy.deepcopy(longer), registry), resume=True, registry=registry)
-    straight = train(recipe_from_data({**copy.deepcopy(longer), "output": {"dir": str(tmp_path / "straight"),
-                                                                            "trackers": []}}, registry), registry=registry)
-    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    check_resume(semi_aae(tmp_path, "semi-resume"), tmp_path, registry=registry)
 
 
 @pytest.mark.parametrize("change,message", [

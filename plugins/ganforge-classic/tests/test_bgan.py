@@ -14,7 +14,7 @@ from ganforge.build import build_run
 from ganforge.errors import GanforgeError
 from ganforge.pipeline import load_generator, train
 from ganforge.recipe import recipe_from_data
-from ganforge.train.checkpoint import load_checkpoint, list_checkpoints
+from ganforge.testing import check_resume
 
 
 @pytest.fixture
@@ -90,17 +90,11 @@ def test_discrete_bgan_trains_on_binary_images_resumes_exactly_and_samples_binar
     folder = train(recipe_from_data(recipe, registry), registry=registry)
     records = folder.read_metrics()
     assert [r["step"] for r in records] == [1, 2, 3] and all(np.isfinite(r["g/loss"]) for r in records)
-    recipe["train"]["steps"] = 5
-    resumed = train(recipe_from_data(recipe, registry), resume=True, registry=registry)
-    straight = train(recipe_from_data({**digits(tmp_path, "straight"), "train": {**recipe["train"]}}, registry),
-                     registry=registry)
-    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
-    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed run continues bit for bit"
+    check_resume(recipe, tmp_path / "resume", registry=registry)
     run, step = load_generator(folder.path, registry=registry)
     inputs = run.objective.sample_inputs(6, torch.Generator().manual_seed(0))
     samples = run.objective.sample(run.nets, inputs)
-    assert step == 5 and samples.shape == (6, 1, 16, 16) and set(samples.unique().tolist()) <= {-1.0, 1.0}
+    assert step == 3 and samples.shape == (6, 1, 16, 16) and set(samples.unique().tolist()) <= {-1.0, 1.0}
     assert torch.equal(samples, run.objective.sample(run.nets, inputs)), "the uniform draws are part of the inputs"
 
 

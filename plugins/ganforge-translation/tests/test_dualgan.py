@@ -16,6 +16,7 @@ from ganforge.errors import GanforgeError
 from ganforge.eval.runner import build_evaluators, evaluate
 from ganforge.pipeline import load_generator, train
 from ganforge.recipe import recipe_from_data
+from ganforge.testing import check_resume
 from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
 
 
@@ -50,14 +51,7 @@ def test_dualgan_takes_two_critic_steps_and_resumes_exactly(tmp_path, registry):
     recipe = tiny_dualgan(tmp_path, steps=3)
     recipe["train"].update(checkpoint_every=3, log_every=1)
     assert build_run(recipe_from_data(copy.deepcopy(recipe), registry).recipe, registry=registry).objective.d_steps == 2
-    train(recipe_from_data(copy.deepcopy(recipe), registry), registry=registry)
-    longer = {**recipe, "train": {**recipe["train"], "steps": 5}}
-    resumed = train(recipe_from_data(copy.deepcopy(longer), registry), resume=True, registry=registry)
-    straight = train(recipe_from_data({**copy.deepcopy(longer), "output": {"dir": str(tmp_path / "straight"),
-                                                                            "trackers": []}}, registry), registry=registry)
-    a, _, _ = load_checkpoint(list_checkpoints(resumed.checkpoints)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(straight.checkpoints)[-1])
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    check_resume(recipe, tmp_path, registry=registry)
 
 
 def test_a_reversed_generator_or_another_loss_fails_before_step_0(tmp_path, registry):
