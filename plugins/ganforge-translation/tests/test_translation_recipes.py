@@ -32,6 +32,7 @@ REAL = {
     "pix2pixhd-facades": ("facades", (3, 256, 256), (3, 256, 256),
                           ["losses.perceptual.layers=[relu1_1]", "losses.perceptual.layer_weights=[1.0]"]),
     "cyclegan-summer2winter": ("summer2winter_yosemite", (3, 256, 256), (3, 256, 256), []),
+    "dualgan-summer2winter": ("summer2winter_yosemite", (3, 256, 256), (3, 256, 256), []),
     "edges2faces-celeba": ("celeba", (1, 256, 256), (3, 256, 256), []),
 }
 
