@@ -30,6 +30,9 @@ ADDED_LATER = [("train", "deterministic", False)]
 ONE_PROCESS = [("train", "sync_batch_norm", False)]
 # Loss settings added later whose default computes what earlier rows did (lazy regularisation).
 ADDED_LATER_TO_LOSSES = [("every", 1)]
+# Settings of a data block of this type added later, wherever the block sits (the training data,
+# an evaluator's held-out data), with the default that reads what earlier rows read.
+ADDED_LATER_TO_DATA = {"npz": [("binarize", None)]}
 
 
 def resolved_recipe(recipe: str, overrides: list[str]) -> dict:
@@ -62,7 +65,20 @@ def _what_it_computes(resolved: dict) -> dict:
         for key, value in ADDED_LATER_TO_LOSSES:
             if loss.get(key, value) == value:
                 loss.pop(key, None)
+    _drop_later_data_defaults(resolved)
     return resolved
+
+
+def _drop_later_data_defaults(node) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop_later_data_defaults(item)
+    elif isinstance(node, dict):
+        for key, value in ADDED_LATER_TO_DATA.get(node.get("type"), []):
+            if node.get(key, value) == value:
+                node.pop(key, None)
+        for item in node.values():
+            _drop_later_data_defaults(item)
 
 
 def _sha256(resolved: dict) -> str:
