@@ -99,6 +99,12 @@ class ContextEncoder(Translation):
         hole = source[:, -1:]
         return source[:, :-1] * (1 - hole) + filled * hole
 
+    @staticmethod
+    def hole_l2(source: Tensor, filled: Tensor, real: Tensor) -> Tensor:
+        """Mean squared error of ``filled`` against ``real`` inside the hole (the mask, ``source``'s last channel)."""
+        hole = source[:, -1:]
+        return ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
+
     def translate(self, nets: Nets, source: Tensor, reverse: bool = False) -> Tensor:
         self.one_way(reverse)
         return self.complete(source, nets[self.generators[0]](source))
@@ -120,8 +126,7 @@ class ContextEncoder(Translation):
         d = nets[self.discriminators[0]]
         source, real = batch["source"], batch["x"]
         filled = (generated or self.generate(nets, batch))["filled"]
-        hole = source[:, -1:]
-        reconstruction = ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
+        reconstruction = self.hole_l2(source, filled, real)
         adversarial = generator_adversarial(self.adversarial, d(self.complete(source, filled)), lambda: d(real))
         loss = self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial
         return loss, {"g/loss": loss.detach(), "g/hole_l2": reconstruction.detach(), "g/adversarial": adversarial.detach()}
@@ -190,8 +195,7 @@ class CCGAN(ContextEncoder):
         loss = self.p.adversarial_weight * adversarial
         logs = {"g/adversarial": adversarial.detach()}
         if self.p.reconstruction_weight:
-            hole = source[:, -1:]
-            reconstruction = ((filled - real) ** 2 * hole).sum() / (hole.sum() * real.shape[1]).clamp(min=1)
+            reconstruction = self.hole_l2(source, filled, real)
             loss = loss + self.p.reconstruction_weight * reconstruction
             logs["g/hole_l2"] = reconstruction.detach()
         logs["g/loss"] = loss.detach()
