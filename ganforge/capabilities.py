@@ -53,6 +53,25 @@ class CycleConsistent(Protocol):
         """Per-item mean absolute reconstruction error of each cycle, ``{"a": (N,), "b": (N,)}``."""
 
 
+# ---------------------------------------------------------------- checkpoint formats
+
+@runtime_checkable
+class ReadsCheckpoints(Protocol):
+    """A checkpoint format that ``ganforge import`` can read."""
+
+    def read(self, source: Any) -> Any:
+        """The run a checkpoint file holds, as a ``ganforge.sdk.ImportedRun``."""
+
+
+@runtime_checkable
+class WritesCheckpoints(Protocol):
+    """A checkpoint format that ``ganforge export --format NAME`` can write."""
+
+    def write(self, model: Any, out: Any, reverse: bool = False) -> Any:
+        """Write the generator of ``model`` (a ``ganforge.Generator``) to ``out`` in this format;
+        returns the file written."""
+
+
 # ---------------------------------------------------------------- trackers
 
 @runtime_checkable

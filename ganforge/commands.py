@@ -1,4 +1,4 @@
-"""The core's own commands (train, validate, schema, plugins, sample, export, stats, eval). Like
+"""The core's own commands (train, validate, schema, plugins, sample, export, import, stats, eval). Like
 every command, each is an ``add_<name>_command(commands)`` that makes its parser and sets its
 handler, registered through the ``ganforge_add_commands`` hook (``ganforge.builtin.commands``)."""
 
@@ -208,7 +208,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def add_export_command(commands: Commands) -> None:
     p = commands.add_parser("export", help="export a run's generator as ONNX or TorchScript, checked against PyTorch")
     p.add_argument("run", type=Path, help="run folder or checkpoints/step_<N> folder")
-    p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
+    p.add_argument("--format", default="onnx", help="onnx, torchscript, or a checkpoint format a plugin can write "
+                                                     "(`ganforge plugins` lists them: junyanz-pix2pix, ...)")
     p.add_argument("--out", type=Path, help="output file (default: <recipe name>.onnx or .pt)")
     p.add_argument("--tolerance", type=float, default=1e-4,
                    help="largest absolute difference from PyTorch allowed on random inputs (default 1e-4)")
@@ -221,6 +222,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ganforge.api import load
     from ganforge.export import export
 
+    if args.format not in ("onnx", "torchscript"):
+        return export_checkpoint_format(args)
     model = load(args.run, use_ema=not args.no_ema)
     out = args.out or Path(f"{model.run.recipe.name}.{'onnx' if args.format == 'onnx' else 'pt'}")
     report = export(model, out, args.format, tolerance=args.tolerance, reverse=args.reverse)
@@ -230,6 +233,62 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"output [batch, {', '.join(map(str, report['contract']['output']['shape']))}]")
     print(f"checked on random inputs of batch 3 and 5: max abs difference {report['max_abs_difference']:.3g} "
           f"(tolerance {report['tolerance']:g})")
+    return 0
+
+
+def export_checkpoint_format(args: argparse.Namespace) -> int:
+    """``ganforge export --format NAME``: the generator written in another implementation's layout."""
+    from ganforge.api import load
+    from ganforge.capabilities import WritesCheckpoints, require
+    from ganforge.registry import default_registry
+
+    spec = default_registry().get("format", args.format)
+    writer = spec.build(spec.params(), None)
+    require(writer, WritesCheckpoints, f"ganforge export --format {args.format}", f"format {args.format!r}")
+    model = load(args.run, use_ema=not args.no_ema)
+    out = args.out or Path(f"{model.run.recipe.name}_net_G.pth")
+    written = writer.write(model, out, reverse=args.reverse)
+    print(f"wrote {written} ({args.format}, step {model.step}, {'EMA' if model.ema else 'raw'} weights)")
+    return 0
+
+
+def add_import_command(commands: Commands) -> None:
+    p = commands.add_parser("import", help="make a run folder from a checkpoint trained by a reference implementation",
+                            description="Read CHECKPOINT in FORMAT and write a run folder that translate, sample, "
+                                        "eval, export and ganforge.load use. Format options follow as --name value "
+                                        "(`ganforge import FORMAT --help-format` lists them).")
+    p.add_argument("format", help="checkpoint format (`ganforge plugins` lists them, kind format)")
+    p.add_argument("checkpoint", type=Path, nargs="?", help="the file to import")
+    p.add_argument("--out", type=Path, help="run folder to create (must not exist, or be empty)")
+    p.add_argument("--help-format", action="store_true", help="list the format's options and exit")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="format options, --name value or --flag")
+    p.set_defaults(handler=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ganforge.importer import CheckpointImportError, format_options, import_checkpoint, parse_options
+    from ganforge.registry import default_registry
+
+    words = list(args.options)
+    if "--out" in words:  # written after the checkpoint, where the format options begin
+        at = words.index("--out")
+        if at + 1 >= len(words):
+            raise CheckpointImportError("--out needs a folder")
+        args.out = Path(words[at + 1])
+        del words[at:at + 2]
+    if "--help-format" in words:
+        words.remove("--help-format")
+        args.help_format = True
+    if args.help_format:
+        spec = default_registry().get("format", args.format)
+        print(f"{args.format}: {spec.summary}\noptions:\n{format_options(spec.params)}")
+        return 0
+    if args.checkpoint is None or args.out is None:
+        raise CheckpointImportError("usage: ganforge import FORMAT CHECKPOINT --out RUN_DIR [--option value ...]")
+    out, imported = import_checkpoint(args.format, args.checkpoint, args.out, parse_options(words))
+    print(f"imported {args.checkpoint} ({args.format}) into {out}")
+    for note in imported.notes:
+        print(f"  {note}")
     return 0
 
 
@@ -331,4 +390,4 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 CORE_COMMANDS = (add_train_command, add_validate_command, add_schema_command, add_plugins_command,
-                 add_sample_command, add_export_command, add_stats_command, add_eval_command)
+                 add_sample_command, add_export_command, add_import_command, add_stats_command, add_eval_command)

@@ -77,6 +77,15 @@ def ganforge_register_trackers(register: Register) -> None:
 
 
 @hookspec
+def ganforge_register_formats(register: Register) -> None:
+    """Register checkpoint formats of other implementations, for ``ganforge import`` (and
+    ``ganforge export --format NAME`` where the format can also be written): factories
+    ``(params, ctx) -> format`` with ``read(source) -> ganforge.sdk.ImportedRun`` and, optionally,
+    ``write(model, out, reverse) -> Path``; ``params`` holds the format's options and
+    ``ctx`` is None."""
+
+
+@hookspec
 def ganforge_kit_examples(folder: Path) -> list[dict]:
     """Tiny example recipes that use this plugin's components, for the conformance kit
     (``ganforge.testing``): each builds on CPU in a second. ``folder`` is a scratch folder for

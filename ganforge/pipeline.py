@@ -80,6 +80,9 @@ def load_weights(run: Any, checkpoint: Path, *, use_ema: bool = True) -> tuple[i
     """Load a checkpoint into ``run``'s nets (the EMA generator when asked and present), in
     eval mode. Returns (step, whether EMA weights were used)."""
     nets, ema, state = load_checkpoint(checkpoint)
+    if state.get("imported"):  # a file of another implementation: only the nets it held exist
+        for name in [n for n in run.nets if n not in state["imported"]["nets"]]:
+            del run.nets[name]
     unflatten_into(run.nets, nets)
     ema_used = use_ema and ema is not None
     if ema_used:

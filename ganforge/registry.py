@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "objective": "ganforge_register_objectives",
     "evaluator": "ganforge_register_evaluators",
     "tracker": "ganforge_register_trackers",
+    "format": "ganforge_register_formats",
 }
 
 

@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "Translates": "ganforge.capabilities",
     "Classifies": "ganforge.capabilities",
     "CycleConsistent": "ganforge.capabilities",
+    "ReadsCheckpoints": "ganforge.capabilities",
+    "WritesCheckpoints": "ganforge.capabilities",
     "Tracker": "ganforge.capabilities",
     "ImageTracker": "ganforge.capabilities",
     "ClosingTracker": "ganforge.capabilities",
@@ -122,6 +124,8 @@ _EXPORTS: dict[str, str] = {
     "train": "ganforge.pipeline",
     "RunFolder": "ganforge.train.rundir",
     "load": "ganforge.api",
+    "ImportedRun": "ganforge.importer",
+    "read_state_dict": "ganforge.importer",
     "Generator": "ganforge.api",
     # the conformance kit and its example files
     "check_component": "ganforge.testing",

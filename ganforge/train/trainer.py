@@ -507,6 +507,10 @@ class Trainer:
         """Load checkpoint ``path`` into the nets, optimizers, schedulers, data stream and RNGs,
         and forget what was logged after it. Returns the saved training state."""
         nets, ema, state = load_checkpoint(path)
+        if state.get("imported"):
+            raise RunFolderError(f"{self.folder.path} was made by `ganforge import` from {state['imported']['source']}: "
+                                 "it holds weights but no training state to resume. Fine-tune in a new output.dir "
+                                 "instead")
         unflatten_into(self.run.nets, nets)
         if self.ema:
             if ema is None:

@@ -27,7 +27,8 @@ class UNetGenerator(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, size: int, depth: int = 8, width: int = 64,
                  max_width: int = 512, norm: str = "batch", dropout: float = 0.5, dropout_blocks: int = 3,
-                 test_dropout: bool = False, skip: bool = True):
+                 test_dropout: bool = False, skip: bool = True, outer_bias: bool = True,
+                 test_batch_stats: bool = False):
         super().__init__()
         if size % 2**depth:
             fits = max(d for d in range(1, depth + 1) if size % 2**d == 0) if size % 2 == 0 else 0
@@ -40,9 +41,10 @@ class UNetGenerator(nn.Module):
         self.down = nn.ModuleList()
         for i, c in enumerate(channels):
             layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2, True)]
-            layers.append(nn.Conv2d(in_channels if i == 0 else channels[i - 1], c, 4, 2, 1, bias=bias or i == 0))
+            layers.append(nn.Conv2d(in_channels if i == 0 else channels[i - 1], c, 4, 2, 1,
+                                    bias=bias or (i == 0 and outer_bias)))
             if 0 < i < depth - 1:  # neither the outermost nor the innermost level is normalised
-                layers.append(norm_layer(norm, c))
+                layers.append(norm_layer(norm, c, test_batch_stats))
             self.down.append(nn.Sequential(*layers))
         self.up = nn.ModuleList()
         for i in reversed(range(depth)):
@@ -51,7 +53,7 @@ class UNetGenerator(nn.Module):
                 self.up.append(nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(incoming, out_channels, 4, 2, 1), nn.Tanh()))
                 continue
             layers = [nn.ReLU(True), nn.ConvTranspose2d(incoming, channels[i - 1], 4, 2, 1, bias=bias),
-                      norm_layer(norm, channels[i - 1])]
+                      norm_layer(norm, channels[i - 1], test_batch_stats)]
             if dropout and 1 <= depth - 1 - i <= dropout_blocks:
                 layers.append(NoiseDropout(dropout, test_dropout))
             self.up.append(nn.Sequential(*layers))
@@ -74,7 +76,8 @@ class UNetGenerator(nn.Module):
     def build(cls, params, ctx) -> "UNetGenerator":
         source, target = translation_shapes(ctx, "unet-generator", params.reverse)
         return cls(source[0], target[0], target[-1], params.depth, params.width, params.max_width, params.norm,
-                   params.dropout, params.dropout_blocks, params.test_dropout, params.skip)
+                   params.dropout, params.dropout_blocks, params.test_dropout, params.skip, params.outer_bias,
+                   params.test_batch_stats)
 
 
 class ResNetGenerator(nn.Module):
@@ -83,13 +86,15 @@ class ResNetGenerator(nn.Module):
     convolution to the output; reflection padding and instance norm throughout."""
 
     def __init__(self, in_channels: int, out_channels: int, size: int, blocks: int = 9, width: int = 64,
-                 downsamplings: int = 2, norm: str = "instance", dropout: float = 0.0):
+                 downsamplings: int = 2, norm: str = "instance", dropout: float = 0.0, test_dropout: bool = False,
+                 test_batch_stats: bool = False):
         super().__init__()
         if size % 2**downsamplings:
             raise GanforgeError(f"resnet-generator with {downsamplings} downsamplings needs an image side that is a "
                                 f"multiple of {2**downsamplings}; the data's is {size}")
         self.in_channels, self.out_channels, self.size = in_channels, out_channels, size
-        layers, channels = resnet_trunk(in_channels, width, downsamplings, blocks, norm, dropout)
+        layers, channels = resnet_trunk(in_channels, width, downsamplings, blocks, norm, dropout, test_dropout,
+                                        test_batch_stats)
         self.net = nn.Sequential(*layers, *to_image(channels, out_channels))
         init_weights(self)
 
@@ -100,4 +105,4 @@ class ResNetGenerator(nn.Module):
     def build(cls, params, ctx) -> "ResNetGenerator":
         source, target = translation_shapes(ctx, "resnet-generator", params.reverse)
         return cls(source[0], target[0], target[-1], params.blocks, params.width, params.downsamplings, params.norm,
-                   params.dropout)
+                   params.dropout, params.test_dropout, params.test_batch_stats)

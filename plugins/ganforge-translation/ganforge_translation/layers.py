@@ -1,5 +1,6 @@
-"""Building blocks shared by the translation nets: normalisation by name, dropout that can stay
-on at test time, and the reflection-padded residual block."""
+"""Building blocks shared by the translation nets: normalisation by name (and batch norm as the
+reference test script runs it), dropout that can stay on at test time, and the reflection-padded
+residual block."""
 
 from __future__ import annotations
 
@@ -7,13 +8,27 @@ from torch import Tensor, nn
 import torch.nn.functional as F
 
 
-def norm_layer(kind: str, channels: int) -> nn.Module:
-    """``batch``, ``instance`` (no learned affine, no running statistics, as in CycleGAN) or ``none``."""
+def norm_layer(kind: str, channels: int, test_batch_stats: bool = False) -> nn.Module:
+    """``batch``, ``instance`` (no learned affine, no running statistics, as in CycleGAN) or ``none``.
+    ``test_batch_stats``: batch norm that normalises each image by its own statistics when not
+    training (see :class:`ImageStatsBatchNorm`)."""
     if kind == "batch":
-        return nn.BatchNorm2d(channels)
+        return ImageStatsBatchNorm(channels) if test_batch_stats else nn.BatchNorm2d(channels)
     if kind == "instance":
         return nn.InstanceNorm2d(channels)
     return nn.Identity()
+
+
+class ImageStatsBatchNorm(nn.BatchNorm2d):
+    """Batch norm as the pix2pix/CycleGAN reference test script runs it without ``--eval``: the
+    nets stay in training mode on batches of one image, so each image is normalised by its own
+    mean and variance (then scaled and shifted by the learned affine); the running statistics
+    are not used. Training is ordinary batch norm."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training:
+            return super().forward(x)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
 
 
 def conv_bias(norm: str) -> bool:
@@ -35,14 +50,16 @@ class NoiseDropout(nn.Module):
 class ResnetBlock(nn.Module):
     """Two reflection-padded 3x3 convolutions with a skip connection (Johnson et al., CycleGAN)."""
 
-    def __init__(self, channels: int, norm: str, dropout: float = 0.0):
+    def __init__(self, channels: int, norm: str, dropout: float = 0.0, test_dropout: bool = False,
+                 test_batch_stats: bool = False):
         super().__init__()
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
-                                   norm_layer(norm, channels), nn.ReLU(True)]
+                                   norm_layer(norm, channels, test_batch_stats), nn.ReLU(True)]
         if dropout:
-            layers.append(nn.Dropout(dropout))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), norm_layer(norm, channels)]
+            layers.append(NoiseDropout(dropout, test_dropout))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
+                   norm_layer(norm, channels, test_batch_stats)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -63,21 +80,26 @@ def init_weights(net: nn.Module, std: float = 0.02) -> nn.Module:
 
 
 def resnet_trunk(in_channels: int, width: int, downsamplings: int, blocks: int, norm: str,
-                 dropout: float = 0.0) -> tuple[list[nn.Module], int]:
+                 dropout: float = 0.0, test_dropout: bool = False,
+                 test_batch_stats: bool = False) -> tuple[list[nn.Module], int]:
     """The Johnson et al. trunk shared by CycleGAN's generator and pix2pixHD's global one: a
     reflection-padded 7x7 convolution, ``downsamplings`` stride-2 convolutions doubling the
     channels, ``blocks`` residual blocks and transposed convolutions back up. Returns the layers
     and the channels they end with (``width``)."""
     bias = conv_bias(norm)
+
+    def norm_of(channels: int) -> nn.Module:
+        return norm_layer(norm, channels, test_batch_stats)
+
     layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, width, 7, bias=bias),
-                               norm_layer(norm, width), nn.ReLU(True)]
+                               norm_of(width), nn.ReLU(True)]
     c = width
     for _ in range(downsamplings):
-        layers += [nn.Conv2d(c, c * 2, 3, 2, 1, bias=bias), norm_layer(norm, c * 2), nn.ReLU(True)]
+        layers += [nn.Conv2d(c, c * 2, 3, 2, 1, bias=bias), norm_of(c * 2), nn.ReLU(True)]
         c *= 2
-    layers += [ResnetBlock(c, norm, dropout) for _ in range(blocks)]
+    layers += [ResnetBlock(c, norm, dropout, test_dropout, test_batch_stats) for _ in range(blocks)]
     for _ in range(downsamplings):
-        layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), norm_layer(norm, c // 2),
+        layers += [nn.ConvTranspose2d(c, c // 2, 3, 2, 1, output_padding=1, bias=bias), norm_of(c // 2),
                    nn.ReLU(True)]
         c //= 2
     return layers, c

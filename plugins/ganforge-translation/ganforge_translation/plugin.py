@@ -26,6 +26,8 @@ class UNetParams(Params):
     dropout_blocks: int = Field(3, ge=0, description="How many decoder levels below the innermost have dropout.")
     test_dropout: bool = Field(False, description="Keep dropout on when translating (pix2pix's noise at test time).")
     skip: bool = Field(True, description="Skip connections; false gives the plain encoder-decoder of pix2pix's ablation.")
+    outer_bias: bool = Field(True, description="A bias on the first convolution; the reference pix2pix code has none with batch norm (false: its exact layout, needed by `ganforge export --format junyanz-pix2pix`).")
+    test_batch_stats: bool = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
     reverse: bool = Field(False, description="Translate the other way: from the data's target domain to its source domain (CycleGAN's second generator).")
 
 
@@ -37,6 +39,8 @@ class ResNetParams(Params):
     downsamplings: int = Field(2, ge=0, le=4, description="Stride-2 convolutions before the blocks (and transposed ones after).")
     norm: Norm = Field("instance", description="Normalisation (CycleGAN: instance).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside the residual blocks.")
+    test_dropout: bool = Field(False, description="Keep dropout on when translating (the reference test script without --eval).")
+    test_batch_stats: bool = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
     reverse: bool = Field(False, description="Translate the other way: from the data's target domain to its source domain (CycleGAN's second generator).")
 
 
@@ -231,6 +235,40 @@ class CycleErrorParams(Params):
     samples: int = Field(10_000, ge=1, description="Images of each domain evaluated (at most the data).")
 
 
+# ---------------------------------------------------------------- checkpoint formats
+
+class JunyanzPix2PixFormat(Params):
+    """Options of the reference pix2pix test script (junyanz/pytorch-CycleGAN-and-pix2pix), for
+    one generator file (latest_net_G.pth). Detected from the file where it can show them."""
+
+    netG: Literal["unet_128", "unet_256", "resnet_6blocks", "resnet_9blocks"] | None = Field(None, description="The generator architecture (detected; given, it is checked).")
+    norm: Literal["batch", "instance"] | None = Field(None, description="Normalisation (detected; given, it is checked).")
+    ngf: int | None = Field(None, ge=1, description="Channels of the first layer (detected; given, it is checked).")
+    no_dropout: bool | None = Field(None, description="Trained with --no_dropout. ResNet files show it; a U-Net's dropout holds no tensors, so it is pix2pix's default (dropout on) unless given.")
+    eval: bool = Field(False, description="Translate as the reference test script does with --eval (running batch-norm statistics, no dropout); without it, as the reference does by default (each image's own statistics, dropout on).")
+    direction: Literal["AtoB", "BtoA"] = Field("AtoB", description="The --direction it was trained with: which half of A|B images is the source.")
+    crop_size: int | None = Field(None, ge=1, description="Image side the net translates (default: 128 for unet_128, else 256, as the reference's test script).")
+    data: str | None = Field(None, description="Folder of A|B test images for the recipe's data block (fine-tuning, eval); default datasets/<name>/test, the reference's layout.")
+
+
+class JunyanzCycleGANFormat(JunyanzPix2PixFormat):
+    """Options of the reference CycleGAN test script, for G_A (``*_net_G_A.pth``, A to B) and
+    G_B (B to A); a single published generator (horse2zebra.pth) is a one-way model."""
+
+    G_B: str | None = Field(None, description="The *_net_G_B.pth file (B to A); without it the run translates one way only, as the reference's --model test.")
+    data: str | None = Field(None, description="Folder holding testA/ and testB/ for the recipe's data block; default datasets/<name>.")
+
+
+class Pix2PixHDFormat(Params):
+    """Options of NVIDIA pix2pixHD's test script, for latest_net_G.pth. Architecture detected."""
+
+    netG: Literal["global", "local"] | None = Field(None, description="global or local (detected; given, it is checked).")
+    label_nc: int | None = Field(None, ge=0, description="Label classes one-hot encoded as input (35 for Cityscapes); 0 for image input. Needed when the input channels do not show it.")
+    no_instance: bool = Field(False, description="Trained with --no_instance (no instance-boundary channel).")
+    size: int = Field(512, ge=1, description="Image side the run translates at (square; the reference test script's loadSize).")
+    data: str | None = Field(None, description="Folder of A|B test images for the recipe's data block; default datasets/<name>/test.")
+
+
 # ---------------------------------------------------------------- registration
 
 @hookimpl
@@ -288,3 +326,13 @@ def ganforge_add_commands(subparsers):
     from ganforge_translation.cli import add_translate_command
 
     add_translate_command(subparsers)
+
+
+@hookimpl
+def ganforge_register_formats(register):
+    register("junyanz-pix2pix", params=JunyanzPix2PixFormat, factory="ganforge_translation.formats:JunyanzPix2Pix",
+             summary="pix2pix generators of junyanz/pytorch-CycleGAN-and-pix2pix (unet_*/resnet_*), read and written.")
+    register("junyanz-cyclegan", params=JunyanzCycleGANFormat, factory="ganforge_translation.formats:JunyanzCycleGAN",
+             summary="CycleGAN generator pairs (G_A, G_B) of junyanz/pytorch-CycleGAN-and-pix2pix, read and written.")
+    register("pix2pixhd", params=Pix2PixHDFormat, factory="ganforge_translation.formats:Pix2PixHDCheckpoint",
+             summary="NVIDIA pix2pixHD global and local generators (label maps one-hot encoded as it does).")

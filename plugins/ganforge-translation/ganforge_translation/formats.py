@@ -1,0 +1,189 @@
+"""Checkpoint formats of the reference translation code: ``ganforge import junyanz-pix2pix |
+junyanz-cyclegan | pix2pixhd FILE --out RUN`` and ``ganforge export RUN --format junyanz-pix2pix``.
+
+Each reader detects the architecture from the file, checks it against any option given, and
+returns a recipe whose nets behave at test time as the reference test script does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganforge.sdk import DataInfo, GanforgeError, ImportedRun, read_state_dict
+from ganforge_translation import junyanz
+from ganforge_translation.junyanz import Layout, LayoutError
+
+ADAM = {"lr": 2e-4, "betas": [0.5, 0.999]}
+
+
+def tensors_only(state: dict[str, Any], source: Path) -> dict[str, Tensor]:
+    """The state dict's tensors; an error for a file that holds something else (a whole
+    training checkpoint, say)."""
+    others = [k for k, v in state.items() if not isinstance(v, Tensor)]
+    if others:
+        raise GanforgeError(f"{source} is not a generator's state dict: {others[0]!r} holds a "
+                            f"{type(state[others[0]]).__name__}, not a tensor (a training checkpoint? "
+                            "save its generator's state_dict() alone)")
+    return state
+
+
+def run_name(source: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(source).stem).strip("-")[:80] or "imported"
+
+
+def check_given(layout: Layout, params: Any, source: Path) -> None:
+    """Options given on the command line must agree with what the file shows."""
+    for option, found in (("netG", layout.netG), ("norm", layout.norm), ("ngf", layout.ngf)):
+        given = getattr(params, option)
+        if given is not None and given != found:
+            raise GanforgeError(f"--{option} {given} does not match {source}, which holds a {layout.netG} generator "
+                                f"with {layout.norm} norm and ngf {layout.ngf}; drop --{option} (it is detected)")
+    if layout.dropout is not None and params.no_dropout is not None and params.no_dropout == layout.dropout:
+        raise GanforgeError(f"--no_dropout {params.no_dropout} does not match {source}, whose residual blocks "
+                            f"{'have' if layout.dropout else 'have no'} dropout layers; drop the option (it is detected)")
+
+
+def read_junyanz(source: Path, params: Any, default_dropout: bool) -> tuple[Layout, dict[str, Tensor], bool, list[str]]:
+    """(layout, tensors under ganforge's names, dropout, notes) of one reference generator file."""
+    source = Path(source)
+    state = tensors_only(read_state_dict(source), source)
+    try:
+        layout = junyanz.describe(state)
+    except LayoutError as exc:
+        raise GanforgeError(f"{source}: {exc}") from None
+    check_given(layout, params, source)
+    if layout.dropout is not None:
+        dropout = layout.dropout
+    else:
+        dropout = default_dropout if params.no_dropout is None else not params.no_dropout
+    notes = [f"{source.name}: {layout.netG}, {layout.norm} norm, ngf {layout.ngf}, {layout.input_nc} -> "
+             f"{layout.output_nc} channels (read from the file)"]
+    if layout.kind == "unet" and params.no_dropout is None:
+        notes.append(f"dropout {'on' if dropout else 'off'}: the reference default for this format (a U-Net's "
+                     "dropout holds no tensors); pass --no_dropout or --no_dropout false if it was trained otherwise")
+    stale = [k for k in state if k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+             and layout.norm == "instance"]
+    if stale:
+        notes.append(f"dropped {len(stale)} instance-norm statistics saved by PyTorch < 0.4 (the reference drops them too)")
+    return layout, junyanz.to_ganforge(state, layout), dropout, notes
+
+
+def behaviour_note(layout: Layout, dropout: bool, reference_eval: bool) -> str:
+    if reference_eval:
+        return "test time as the reference with --eval: running batch-norm statistics, no dropout"
+    parts = []
+    if layout.norm == "batch":
+        parts.append("batch norm normalises each image by its own statistics")
+    if dropout:
+        parts.append("dropout stays on (outputs vary with the seed)")
+    return ("test time as the reference without --eval: " + ", ".join(parts) + "; pass --eval for the other"
+            if parts else "test time: the same with and without --eval (instance norm, no dropout)")
+
+
+def patchgan(norm: str, conditional: bool, domain: str = "target") -> dict:
+    """The reference's default discriminator (n_layers 3: a 70 px PatchGAN), not in the file."""
+    return {"type": "patchgan-discriminator", "receptive_field": 70, "norm": norm, "conditional": conditional,
+            "domain": domain}
+
+
+class JunyanzPix2Pix:
+    """One reference generator (pix2pix, or a single CycleGAN direction with --model test)."""
+
+    default_dropout = True
+    default_netG_norm = "batch"
+
+    def __init__(self, params: Any, ctx: Any = None):
+        self.params = params
+
+    def read(self, source: Path) -> ImportedRun:
+        p = self.params
+        layout, tensors, dropout, notes = read_junyanz(source, p, self.default_dropout)
+        size = p.crop_size or (128 if layout.netG == "unet_128" else 256)
+        notes.append(behaviour_note(layout, dropout, p.eval))
+        notes.append("the discriminator is not in the file: fine-tuning starts one from scratch")
+        name = run_name(source)
+        a, b = (layout.input_nc, layout.output_nc) if p.direction == "AtoB" else (layout.output_nc, layout.input_nc)
+        recipe = {
+            "name": name,
+            "data": {"type": "paired-folder", "root": p.data or f"datasets/{name}/test", "direction": p.direction,
+                     "load_size": size, "crop_size": size, "jitter": False, "channels_a": a, "channels_b": b},
+            "models": {"generator": junyanz.generator_slot(layout, dropout=dropout, reference_eval=p.eval),
+                       "discriminator": patchgan(layout.norm, conditional=True)},
+            "objective": {"type": "pix2pix"},
+            "optim": {"generator": ADAM, "discriminator": ADAM},
+            "train": {"batch_size": 1},
+        }
+        info = DataInfo(shape=(layout.output_nc, size, size), source_shape=(layout.input_nc, size, size), paired=True)
+        return ImportedRun(recipe, info, tensors, notes)
+
+    def write(self, model: Any, out: Path, reverse: bool = False) -> Path:
+        """The generator (``reverse``: CycleGAN's second) as a reference state dict, checked by reading it back."""
+        generators = list(model.objective.generators)
+        if reverse and len(generators) < 2:
+            raise GanforgeError(f"{model.folder} has one generator; --reverse is for CycleGAN runs")
+        name = generators[1 if reverse else 0]
+        slot = model.run.recipe.models[name].model_dump()
+        source_c, target_c = model.info.source_shape[0], model.info.shape[0]
+        in_c, out_c = (target_c, source_c) if reverse else (source_c, target_c)
+        try:
+            layout = junyanz.layout_of_slot(slot, in_c, out_c)
+        except LayoutError as exc:
+            raise GanforgeError(f"{model.folder}: {exc}") from None
+        own = {f"generator.{k}": v for k, v in model.nets[name].state_dict().items()}
+        reference = junyanz.to_reference(own, layout)
+        back = junyanz.to_ganforge(reference, junyanz.describe(reference))
+        if any(not torch.equal(back[k], own[k]) for k in own):  # the layout reads back to the same net
+            raise GanforgeError("the reference layout did not read back to the same weights; please report this")
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(reference, out)
+        return out
+
+
+class JunyanzCycleGAN(JunyanzPix2Pix):
+    """A reference CycleGAN: G_A (A to B) and, with --G_B, G_B (B to A)."""
+
+    default_dropout = False
+
+    def read(self, source: Path) -> ImportedRun:
+        p = self.params
+        if p.G_B is None:
+            imported = super().read(source)
+            imported.notes.insert(1, "one generator (no --G_B): a one-way model, as the reference's --model test")
+            recipe = imported.recipe
+            recipe["data"]["root"] = p.data or f"datasets/{recipe['name']}/testA"
+            recipe["data"] = {"type": "paired-folder", **{k: v for k, v in recipe["data"].items() if k != "type"}}
+            recipe["models"]["discriminator"] = patchgan(recipe["models"]["generator"]["norm"], conditional=False)
+            recipe["objective"] = {"type": "pix2pix", "reconstruction_weight": 0}
+            return imported
+        layout_a, tensors_a, dropout_a, notes = read_junyanz(Path(source), p, self.default_dropout)
+        layout_b, tensors_b, dropout_b, notes_b = read_junyanz(Path(p.G_B), p, self.default_dropout)
+        if (layout_b.input_nc, layout_b.output_nc) != (layout_a.output_nc, layout_a.input_nc):
+            raise GanforgeError(f"{p.G_B} maps {layout_b.input_nc} to {layout_b.output_nc} channels, but G_A maps "
+                                f"{layout_a.input_nc} to {layout_a.output_nc}: is it G_B of the same model?")
+        size = p.crop_size or (128 if layout_a.netG == "unet_128" else 256)
+        notes += notes_b + [behaviour_note(layout_a, dropout_a, p.eval),
+                            "the discriminators are not in the files: fine-tuning starts them from scratch"]
+        name = run_name(source)
+        a, b = (layout_a.input_nc, layout_a.output_nc) if p.direction == "AtoB" else (layout_a.output_nc, layout_a.input_nc)
+        tensors = {**{k.replace("generator.", "g_ab.", 1): v for k, v in tensors_a.items()},
+                   **{k.replace("generator.", "g_ba.", 1): v for k, v in tensors_b.items()}}
+        recipe = {
+            "name": name,
+            "data": {"type": "unpaired-folder", "root": p.data or f"datasets/{name}", "split": "test",
+                     "direction": p.direction, "load_size": size, "crop_size": size, "jitter": False,
+                     "channels_a": a, "channels_b": b},
+            "models": {"g_ab": junyanz.generator_slot(layout_a, dropout=dropout_a, reference_eval=p.eval),
+                       "g_ba": junyanz.generator_slot(layout_b, dropout=dropout_b, reference_eval=p.eval, reverse=True),
+                       "d_b": patchgan(layout_a.norm, conditional=False),
+                       "d_a": patchgan(layout_a.norm, conditional=False, domain="source")},
+            "objective": {"type": "cyclegan"},
+            "optim": {n: ADAM for n in ("g_ab", "g_ba", "d_b", "d_a")},
+            "train": {"batch_size": 1},
+        }
+        info = DataInfo(shape=(layout_a.output_nc, size, size), source_shape=(layout_a.input_nc, size, size))
+        return ImportedRun(recipe, info, tensors, notes)
