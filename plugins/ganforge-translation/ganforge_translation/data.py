@@ -6,6 +6,8 @@ unpaired data). ``direction: BtoA`` makes the dataset's B images the sources.
   with matching names; pix2pix's jitter (resize to 286, random 256 crop, flip) or, without
   jitter, a plain resize (validation).
 * ``unpaired-folder``: CycleGAN's ``trainA/ trainB/ testA/ testB/``.
+* ``label-maps``: pix2pixHD's ``<split>_label/ <split>_inst/ <split>_img/``: label (and
+  instance) ids as sources, for label-map generators (``label_classes``).
 * ``edges``: Canny edges of any image folder paired with the image (edges-to-faces).
 * ``shapes-edges`` and ``shapes-recolor``: the same built on procedural polygons, so tests
   need no files.
@@ -257,6 +259,67 @@ class ShapesRecolor(DataAdapter):
         return oriented(self.a[index]["x"], self.b[partner]["x"], self.p.direction)
 
 
+def read_label_map(path: Path, size: int) -> Tensor:
+    """A label (or instance) map file as ids, (1, size, size) float, resized by nearest neighbour
+    as pix2pixHD does: one id per pixel (modes L, P, I or I;16); a colour image is an error."""
+    import torch
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the label map {path}: {exc}") from None
+    if image.mode not in ("L", "P", "I", "I;16", "I;16B", "I;16L"):
+        raise DataError(f"{path} is a {image.mode} image; label and instance maps hold one id per pixel "
+                        "(8-bit grey or palette, or 16/32-bit integers), as Cityscapes' labelIds and instanceIds")
+    image = image.resize((size, size), Image.Resampling.NEAREST)
+    return torch.from_numpy(np.array(image).astype(np.float32))[None]
+
+
+class LabelMaps(DataAdapter):
+    """pix2pixHD's layout: ``root/<split>_label`` (label maps), ``root/<split>_inst`` (instance maps,
+    with ``instances``) and ``root/<split>_img`` (the photos), matched by sorted order as the
+    reference does. Sources hold label ids (and instance ids) per pixel, not images."""
+
+    def __init__(self, params, seed: int):
+        self.p, self.seed = params, seed
+        root = Path(params.root)
+        folders = {"label": root / f"{params.split}_label", "img": root / f"{params.split}_img"}
+        if params.instances:
+            folders["inst"] = root / f"{params.split}_inst"
+        self.files = {}
+        for key, folder in folders.items():
+            if not folder.is_dir():
+                raise DataError(f"label-maps data needs {folder} (pix2pixHD's layout: {params.split}_label, "
+                                f"{params.split}_img{', ' + params.split + '_inst' if params.instances else ''})")
+            self.files[key] = list_images(folder, [".png", ".jpg", ".jpeg", ".bmp"])
+        counts = {key: len(files) for key, files in self.files.items()}
+        if len(set(counts.values())) != 1:
+            raise DataError(f"label-maps data: the folders hold different numbers of files ({counts}); they are "
+                            "matched by sorted order, so each needs one file per item")
+        if params.limit:
+            self.files = {key: files[: params.limit] for key, files in self.files.items()}
+        self.where = root
+        size = params.size
+        self.info = DataInfo(shape=(3, size, size), source_shape=(1 + params.instances, size, size), paired=True)
+
+    def fingerprint(self) -> str:
+        files = [f for files in self.files.values() for f in files]
+        return f"files={files_fingerprint(files, self.where)}"
+
+    def __len__(self) -> int:
+        return len(self.files["label"])
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        import torch
+
+        maps = [read_label_map(self.files["label"][index], self.p.size)]
+        if self.p.instances:
+            maps.append(read_label_map(self.files["inst"][index], self.p.size))
+        photo = open_image(self.files["img"][index], 3).resize((self.p.size, self.p.size), Image.Resampling.BICUBIC)
+        return {"source": torch.cat(maps), "x": to_tensor(photo)}
+
+
 def _seed(params, ctx) -> int:
     return params.seed if params.seed is not None else ctx.seed
 
@@ -279,3 +342,7 @@ def shapes_edges(params, ctx) -> ShapesEdges:
 
 def shapes_recolor(params, ctx) -> ShapesRecolor:
     return ShapesRecolor(params, _seed(params, ctx))
+
+
+def label_maps(params, ctx) -> LabelMaps:
+    return LabelMaps(params, _seed(params, ctx))

@@ -18,6 +18,7 @@ from ganforge_translation import junyanz
 from ganforge_translation.junyanz import Layout, LayoutError
 
 ADAM = {"lr": 2e-4, "betas": [0.5, 0.999]}
+HD_KEY = re.compile(r"model(1_[12])?\.\d+\.(conv_block\.\d+\.)?(weight|bias|running_mean|running_var|num_batches_tracked)$")
 
 
 def tensors_only(state: dict[str, Any], source: Path) -> dict[str, Tensor]:
@@ -187,3 +188,126 @@ class JunyanzCycleGAN(JunyanzPix2Pix):
         }
         info = DataInfo(shape=(layout_a.output_nc, size, size), source_shape=(layout_a.input_nc, size, size))
         return ImportedRun(recipe, info, tensors, notes)
+
+
+class Pix2PixHDCheckpoint:
+    """NVIDIA pix2pixHD's generator (``netG: global`` or ``local`` with one local enhancer),
+    instance norm; label-map inputs are one-hot encoded with the instance-boundary channel as
+    the reference does, by the generator itself."""
+
+    def __init__(self, params: Any, ctx: Any = None):
+        self.params = params
+
+    def read(self, source: Path) -> ImportedRun:
+        p, source = self.params, Path(source)
+        state = tensors_only(read_state_dict(source), source)
+        keys = list(state)
+        if any(k.startswith("model2_") for k in keys):
+            raise GanforgeError(f"{source} has {max(int(k[5]) for k in keys if k.startswith('model') and k[5:6].isdigit())} "
+                                "local enhancers; ganforge's pix2pixhd-generator has one (netG local, 1024 px)")
+        local = any(k.startswith("model1_1.") for k in keys)
+        strange = next((k for k in keys if not HD_KEY.match(k)), None)
+        if "model.1.weight" not in state or strange is not None:
+            raise GanforgeError(f"{source} is not a pix2pixHD generator: {strange or keys[0]!r} fits no pix2pixHD "
+                                f"layout. {junyanz.closest(keys)}")
+        if any(k.endswith(("running_mean", "running_var")) or (k.endswith(".weight") and state[k].dim() == 1) for k in keys):
+            raise GanforgeError(f"{source} was trained with --norm batch; ganforge imports pix2pixHD's default "
+                                "instance norm only")
+        netG = "local" if local else "global"
+        if p.netG is not None and p.netG != netG:
+            raise GanforgeError(f"--netG {p.netG} does not match {source}, which holds a {netG} generator; drop --netG")
+        trunk = [k for k in keys if k.startswith("model.")]
+        blocks = sorted({int(k.split(".")[1]) for k in trunk if ".conv_block." in k})
+        if not blocks:
+            raise GanforgeError(f"{source} has no residual blocks (model.<i>.conv_block.*): not a pix2pixHD generator")
+        downsamplings = sum(1 for k in trunk if re.match(r"model\.(\d+)\.weight$", k) and 1 < int(k.split(".")[1]) < blocks[0])
+        global_width = state["model.1.weight"].shape[0]
+        input_nc = state["model.1.weight"].shape[1]
+        if local:
+            width = state["model1_1.1.weight"].shape[0]
+            local_blocks = len({int(k.split(".")[1]) for k in keys if k.startswith("model1_2.") and ".conv_block." in k})
+            last = max(int(k.split(".")[1]) for k in keys if re.match(r"model1_2\.\d+\.weight$", k))
+            output_nc = state[f"model1_2.{last}.weight"].shape[0]
+            if global_width != 2 * width:
+                raise GanforgeError(f"{source}: the global generator has {global_width} channels, not twice the local "
+                                    f"enhancer's {width}: not a pix2pixHD local generator")
+        else:
+            width, local_blocks = global_width, 1
+            last = max(int(k.split(".")[1]) for k in trunk if re.match(r"model\.\d+\.weight$", k))
+            output_nc = state[f"model.{last}.weight"].shape[0]
+        label_nc, instance = self.input_encoding(input_nc, source)
+        size = p.size
+        factor = 2 ** (downsamplings + local)
+        if size % factor:
+            raise GanforgeError(f"--size {size} is not a multiple of {factor}, which this generator's "
+                                f"{downsamplings} global downsamplings{' and local enhancer' if local else ''} need")
+        tensors = {}
+        for key, value in state.items():
+            parts = key.split(".")
+            head, index = parts[0], int(parts[1])
+            rest = ".".join(parts[2:]).replace("conv_block.", "body.")
+            if head == "model":
+                ours = "global_net.head.1" if not local and index == last else f"global_net.body.{index}"
+            else:
+                ours = "local_down" if head == "model1_1" else "local_up"
+                ours = f"{ours}.{index}"
+            tensors[f"generator.{ours}.{rest}"] = value.detach().clone()
+        notes = [f"{source.name}: pix2pixHD {netG} generator, ngf {width}, {downsamplings} global downsamplings, "
+                 f"{len(blocks)} global blocks" + (f", {local_blocks} local blocks" if local else "") +
+                 f", {input_nc} -> {output_nc} channels"]
+        if local:
+            out_channels = global_width  # the global generator's own output layer is dropped by the reference
+            tensors["generator.global_net.head.1.weight"] = torch.zeros(output_nc, out_channels, 7, 7)
+            tensors["generator.global_net.head.1.bias"] = torch.zeros(output_nc)
+            notes.append("the global generator's own output layer is not in a local checkpoint (the reference "
+                         "drops it): zeros here, used only by coarse-stage training")
+        notes.append(f"input: {label_nc} label classes one-hot encoded" if label_nc else "input: images")
+        if instance:
+            notes.append("plus the instance-boundary channel from instance maps (give them to translate with --instances)")
+        notes.append("the discriminator is not in the file: fine-tuning starts one from scratch")
+        name = run_name(source)
+        generator = {"type": "pix2pixhd-generator", "width": width, "global_downsamplings": downsamplings,
+                     "global_blocks": len(blocks), "local_blocks": local_blocks, "local_enhancers": int(local),
+                     "norm": "instance", "label_classes": label_nc, "instance_edges": instance}
+        root = p.data or f"datasets/{name}"
+        if label_nc:
+            data = {"type": "label-maps", "root": root, "split": "test", "size": size, "instances": instance}
+            source_channels = 1 + instance
+        else:
+            data = {"type": "paired-folder", "root": p.data or f"datasets/{name}/test", "load_size": size,
+                    "crop_size": size, "jitter": False}
+            source_channels = 3
+            if instance:
+                raise GanforgeError(f"{source} takes an image plus instance boundaries: ganforge imports image-input "
+                                    "pix2pixHD models trained with --no_instance only; pass --no_instance if it was")
+        recipe = {
+            "name": name,
+            "data": data,
+            "models": {"generator": generator,
+                       "discriminator": {"type": "multiscale-discriminator", "scales": 2, "norm": "instance",
+                                         "conditional": True}},
+            "objective": {"type": "pix2pixhd", "perceptual_weight": 0},
+            "optim": {"generator": ADAM, "discriminator": ADAM},
+            "train": {"batch_size": 1},
+        }
+        info = DataInfo(shape=(output_nc, size, size), source_shape=(source_channels, size, size), paired=True)
+        return ImportedRun(recipe, info, tensors, notes)
+
+    def input_encoding(self, input_nc: int, source: Path) -> tuple[int, bool]:
+        """(label classes, instance boundaries) from the options and the first layer's channels."""
+        p = self.params
+        instance = not p.no_instance
+        if p.label_nc is None:
+            if input_nc == 3 and p.no_instance:
+                return 0, False
+            guess = input_nc - instance
+            raise GanforgeError(f"{source} takes {input_nc} input channels: give --label_nc (the label classes: "
+                                f"{guess} if it was trained {'with' if instance else 'without'} instance maps"
+                                f"{'' if instance else ', --no_instance'}; Cityscapes: --label_nc 35), or --label_nc 0 "
+                                "--no_instance for image input")
+        expected = (p.label_nc or 3) + instance
+        if expected != input_nc:
+            raise GanforgeError(f"{source} takes {input_nc} input channels, but --label_nc {p.label_nc}"
+                                f"{'' if instance else ' --no_instance'} makes {expected}; a model trained with "
+                                "--instance_feat or --load_features (feature channels) cannot be imported")
+        return p.label_nc, instance

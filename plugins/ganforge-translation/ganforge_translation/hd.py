@@ -38,8 +38,19 @@ class Pix2PixHDGenerator(nn.Module):
     runs G1 without gradients (pix2pixHD's first epochs of fine training)."""
 
     def __init__(self, in_channels: int, out_channels: int, size: int, width: int = 32, global_downsamplings: int = 4,
-                 global_blocks: int = 9, local_blocks: int = 3, local_enhancers: int = 1, norm: str = "instance"):
+                 global_blocks: int = 9, local_blocks: int = 3, local_enhancers: int = 1, norm: str = "instance",
+                 label_classes: int = 0, instance_edges: bool = False):
         super().__init__()
+        self.label_classes, self.instance_edges = label_classes, instance_edges
+        if label_classes:
+            expected = 1 + instance_edges
+            if in_channels != expected:
+                raise GanforgeError(f"pix2pixhd-generator with label_classes takes label maps of {expected} channel(s) "
+                                    f"(label ids{' and instance ids' if instance_edges else ''}); the data's sources "
+                                    f"have {in_channels}. Use label-maps data")
+            in_channels = label_classes + instance_edges
+        elif instance_edges:
+            in_channels += 1
         factor = 2 ** (global_downsamplings + local_enhancers)
         if size % factor:
             raise GanforgeError(f"pix2pixhd-generator with {global_downsamplings} global downsamplings and "
@@ -62,13 +73,29 @@ class Pix2PixHDGenerator(nn.Module):
                 *to_image(c, out_channels))
         init_weights(self)
 
+    def encode(self, source: Tensor) -> Tensor:
+        """pix2pixHD's input: label ids one-hot encoded (``label_classes``), then the instance
+        boundaries (``instance_edges``: 1 where a pixel's instance id differs from a 4-neighbour's),
+        both from the source's channels (label ids, then instance ids); images pass as they are."""
+        if not (self.label_classes or self.instance_edges):
+            return source
+        if self.label_classes:
+            classes = torch.arange(self.label_classes, device=source.device, dtype=source.dtype).view(1, -1, 1, 1)
+            encoded = [(source[:, :1] == classes).to(source.dtype)]
+        else:
+            encoded = [source[:, :-1]]
+        if self.instance_edges:
+            encoded.append(instance_boundaries(source[:, -1:]))
+        return torch.cat(encoded, 1)
+
     def coarse(self, source_half: Tensor) -> Tensor:
         """G1's image for a half-resolution source (the coarse training stage)."""
-        return self.global_net(source_half)
+        return self.global_net(self.encode(source_half))
 
     def forward(self, source: Tensor, coarse: bool = False) -> Tensor:
         if coarse:
             return self.coarse(source)
+        source = self.encode(source)
         if not self.local_enhancers:
             return self.global_net(source)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_global):
@@ -79,4 +106,18 @@ class Pix2PixHDGenerator(nn.Module):
     def build(cls, params, ctx) -> "Pix2PixHDGenerator":
         source, target = translation_shapes(ctx, "pix2pixhd-generator")
         return cls(source[0], target[0], target[-1], params.width, params.global_downsamplings, params.global_blocks,
-                   params.local_blocks, params.local_enhancers, params.norm)
+                   params.local_blocks, params.local_enhancers, params.norm, params.label_classes,
+                   params.instance_edges)
+
+
+def instance_boundaries(instances: Tensor) -> Tensor:
+    """1 where a pixel's id differs from its left, right, upper or lower neighbour's (pix2pixHD's
+    edge map of an instance map), else 0; (N, 1, H, W)."""
+    edge = torch.zeros_like(instances, dtype=torch.bool)
+    horizontal = instances[..., :, 1:] != instances[..., :, :-1]
+    vertical = instances[..., 1:, :] != instances[..., :-1, :]
+    edge[..., :, 1:] |= horizontal
+    edge[..., :, :-1] |= horizontal
+    edge[..., 1:, :] |= vertical
+    edge[..., :-1, :] |= vertical
+    return edge.to(instances.dtype)

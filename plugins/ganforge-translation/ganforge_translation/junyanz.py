@@ -80,7 +80,8 @@ def describe(state: dict[str, Tensor]) -> Layout:
         if key not in expected and not _stale_instance_key(key, layout, expected):
             raise LayoutError(f"key {key!r} does not fit the reference {layout.netG} layout with {layout.norm} norm "
                               f"(ngf {layout.ngf}) that the other keys describe; the closest keys it has are "
-                              f"{difflib.get_close_matches(key, sorted(expected), n=2, cutoff=0) or 'none'}")
+                              f"{difflib.get_close_matches(key, sorted(expected), n=2, cutoff=0) or 'none'}"
+                              + (f". {hint}" if not (hint := closest(keys)).startswith("Known") else ""))
     missing = sorted(expected - set(keys))
     if missing:
         raise LayoutError(f"the file lacks {missing[0]!r} (and {len(missing) - 1} more) of the reference "

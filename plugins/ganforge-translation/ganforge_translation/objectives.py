@@ -338,6 +338,10 @@ class Pix2PixHD(Translation):
     def generate(self, nets: Nets, batch: Batch) -> Generated:
         """The fake with the source and real images, all at the resolution of the current stage."""
         g, source, real = nets[self.generators[0]], batch["source"], batch["x"]
+        if unwrap(g).label_classes:
+            raise GanforgeError("training pix2pixhd on label maps (label_classes) is not supported yet: its "
+                                "discriminator would judge label ids, not their one-hot encoding. Imported label-map "
+                                "models translate, evaluate and export")
         if self.stage() == "coarse":
             source, real = half(source), half(real)
             return {"fake": g(source, coarse=True), "source": source, "real": real}  # through forward: DDP syncs

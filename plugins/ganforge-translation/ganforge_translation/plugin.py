@@ -53,6 +53,8 @@ class Pix2PixHDGeneratorParams(Params):
     local_blocks: int = Field(3, ge=1, le=64, description="Residual blocks of the local enhancer.")
     local_enhancers: Literal[0, 1] = Field(1, description="1: global generator + local enhancer; 0: the global generator alone at full resolution.")
     norm: Norm = Field("instance", description="Normalisation (pix2pixHD: instance).")
+    label_classes: int = Field(0, ge=0, le=1024, description="The sources are label maps of this many classes (label ids in the first channel), one-hot encoded as pix2pixHD does; 0: the sources are images.")
+    instance_edges: bool = Field(False, description="Add pix2pixHD's instance-boundary channel, computed from instance ids in the sources' last channel.")
 
 
 class PatchGANParams(Params):
@@ -112,6 +114,17 @@ class UnpairedFolderParams(JitterParams):
 
     root: RecipePath = Field(..., description="Folder holding trainA/ trainB/ testA/ testB/.")
     split: Literal["train", "test"] = Field("train", description="Which pair of folders: trainA/trainB or testA/testB.")
+
+
+class LabelMapsParams(Params):
+    """pix2pixHD's label-map layout: root/<split>_label, <split>_inst, <split>_img."""
+
+    root: RecipePath = Field(..., description="Folder holding <split>_label/ and <split>_img/ (and <split>_inst/ with instances).")
+    split: Literal["train", "test"] = Field("test", description="Which folders: train_* or test_*.")
+    size: int = Field(512, ge=1, description="Side of the square the maps (nearest) and photos (bicubic) are resized to.")
+    instances: bool = Field(True, description="Read instance maps too (for instance_edges generators).")
+    limit: int | None = Field(None, ge=1, description="Use only the first N items (sorted by name).")
+    seed: int | None = Field(None, description="Unused (no augmentation); kept for a uniform interface.")
 
 
 class CannyParams(Params):
@@ -296,6 +309,7 @@ def ganforge_register_data(register):
     for name, params, attr, summary in [
         ("paired-folder", PairedFolderParams, "paired_folder", "Paired images: A|B side by side, or two folders with matching names."),
         ("unpaired-folder", UnpairedFolderParams, "unpaired_folder", "Unpaired images in CycleGAN's trainA/ trainB/ testA/ testB/."),
+        ("label-maps", LabelMapsParams, "label_maps", "pix2pixHD's label maps (and instance maps) with their photos."),
         ("edges", EdgesParams, "edges", "(Canny edges, image) pairs from any image folder."),
         ("shapes-edges", ShapesEdgesParams, "shapes_edges", "Built-in paired data: polygon edges -> filled polygons."),
         ("shapes-recolor", ShapesRecolorParams, "shapes_recolor", "Built-in colour A <-> colour B polygons (unpaired or paired)."),
