@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,9 @@ def read_state_dict(path: Path) -> dict[str, Any]:
         except Exception as exc:
             raise CheckpointImportError(f"{path} is not a readable safetensors file ({exc}); is it truncated?") from None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # files pickled by hand
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).split("\n\n")[0].strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise CheckpointImportError(f"{path} was refused: loading it would import or run code, which ganforge never "

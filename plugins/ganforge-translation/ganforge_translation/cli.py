@@ -12,7 +12,8 @@ from ganforge.sdk import Commands
 def cmd_translate(args: argparse.Namespace) -> int:
     from ganforge_translation.translate import translate_files
 
-    written = translate_files(args.checkpoint, args.inputs, args.out, args.direction, args.device, args.batch_size)
+    written = translate_files(args.checkpoint, args.inputs, args.out, args.direction, args.device, args.batch_size,
+                              args.instances)
     print(f"wrote {len(written)} translated images to {args.out} (side-by-side sheets in {args.out / 'sheets'}, "
           f"an overview in {args.out / 'comparison.png'})")
     return 0
@@ -27,4 +28,6 @@ def add_translate_command(subparsers: Commands) -> None:
                    help="which half of A|B inputs is the source, and which way to translate (default: the run's)")
     p.add_argument("--device", default="cpu", help="device to translate on")
     p.add_argument("--batch-size", type=int, default=8, help="images per batch")
+    p.add_argument("--instances", type=Path, nargs="+", metavar="INSTANCES",
+                   help="label-map models (pix2pixHD): instance maps, files or folders, in the label maps' sorted order")
     p.set_defaults(handler=cmd_translate)

@@ -154,12 +154,8 @@ class JunyanzCycleGAN(JunyanzPix2Pix):
         p = self.params
         if p.G_B is None:
             imported = super().read(source)
-            imported.notes.insert(1, "one generator (no --G_B): a one-way model, as the reference's --model test")
-            recipe = imported.recipe
-            recipe["data"]["root"] = p.data or f"datasets/{recipe['name']}/testA"
-            recipe["data"] = {"type": "paired-folder", **{k: v for k, v in recipe["data"].items() if k != "type"}}
-            recipe["models"]["discriminator"] = patchgan(recipe["models"]["generator"]["norm"], conditional=False)
-            recipe["objective"] = {"type": "pix2pix", "reconstruction_weight": 0}
+            imported.notes.insert(1, "one generator (no --G_B): a one-way model, as the reference's --model test "
+                                     "(its recipe is a pix2pix game: fine-tuning it needs paired data)")
             return imported
         layout_a, tensors_a, dropout_a, notes = read_junyanz(Path(source), p, self.default_dropout)
         layout_b, tensors_b, dropout_b, notes_b = read_junyanz(Path(p.G_B), p, self.default_dropout)

@@ -53,12 +53,40 @@ def load_pair(path: Path, direction: str, channels: tuple[int, int], size: int) 
     return source, target
 
 
+def load_label_maps(label_file: Path, instance_file: Path | None, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(source ids, a colour picture of the labels for the sheets) of one label map (and its instance map)."""
+    from ganforge_translation.data import read_label_map
+
+    labels = read_label_map(label_file, size)
+    maps = [labels] + ([read_label_map(instance_file, size)] if instance_file is not None else [])
+    palette = torch.tensor([[((37 * i) % 256), ((91 * i) % 256), ((151 * i) % 256)] for i in range(256)],
+                           dtype=torch.float32) / 127.5 - 1
+    picture = palette[labels[0].long().clamp(0, 255)].permute(2, 0, 1)
+    return torch.cat(maps), picture
+
+
+def label_sources(files: list[Path], instances: list[Path] | None, needs_instances: bool) -> list[Path | None]:
+    """The instance map of each label map, matched by sorted order as pix2pixHD does."""
+    if not needs_instances:
+        if instances:
+            raise GanforgeError("this model takes no instance maps (it was imported with --no_instance); drop --instances")
+        return [None] * len(files)
+    if not instances:
+        raise GanforgeError("this model also takes instance maps (pix2pixHD's instance boundaries): give their "
+                            "folder or files with --instances, in the same sorted order as the label maps")
+    found = input_files(instances)
+    if len(found) != len(files):
+        raise GanforgeError(f"{len(files)} label maps but {len(found)} instance maps; they are matched by sorted order")
+    return found
+
+
 @torch.no_grad()
 def translate_files(checkpoint: Path, inputs: list[Path], out: Path, direction: str | None = None,
-                    device: str = "cpu", batch_size: int = 8) -> list[Path]:
+                    device: str = "cpu", batch_size: int = 8, instances: list[Path] | None = None) -> list[Path]:
     """Translate every image of ``inputs`` into ``out`` (one PNG each, named after the input) and
     write ``out/sheets/<name>.png`` (input | output | target when known) and ``out/comparison.png``
-    (the first 16 rows). Returns the output files."""
+    (the first 16 rows). Returns the output files. Models that take label maps (pix2pixHD's,
+    ``label-maps`` data) read ``inputs`` as label maps and ``instances`` as their instance maps."""
     model = load(checkpoint, device=device)
     run, objective, info = model.run, model.objective, model.info
     if not (isinstance(objective, Translates) and info.is_translation):
@@ -71,12 +99,21 @@ def translate_files(checkpoint: Path, inputs: list[Path], out: Path, direction: 
     if reverse:
         source_channels, target_channels = target_channels, source_channels
     files = input_files(inputs)
+    label_input = run.recipe.data.type == "label-maps"
+    partners = label_sources(files, instances, source_channels == 2) if label_input else [None] * len(files)
+    if instances and not label_input:
+        raise GanforgeError(f"--instances is for models that take label maps; {checkpoint} takes images")
     (out / "sheets").mkdir(parents=True, exist_ok=True)
     written, rows = [], []
     for start in range(0, len(files), batch_size):
         chunk = files[start:start + batch_size]
-        pairs = [load_pair(f, direction, (source_channels, target_channels), info.size) for f in chunk]
-        sources = torch.stack([p[0] for p in pairs]).to(run.device)
+        if label_input:
+            loaded = [load_label_maps(f, p, info.size) for f, p in zip(chunk, partners[start:start + batch_size])]
+            sources = torch.stack([ids for ids, _ in loaded]).to(run.device)
+            pairs = [(picture, None) for _, picture in loaded]
+        else:
+            pairs = [load_pair(f, direction, (source_channels, target_channels), info.size) for f in chunk]
+            sources = torch.stack([p[0] for p in pairs]).to(run.device)
         outputs = objective.translate(run.nets, sources, reverse=reverse).cpu()
         for file, (source, target), output in zip(chunk, pairs, outputs):
             name = unique_name(file, files)
