@@ -168,7 +168,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.capabilities import (  # noqa: F401
         AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware,
         Fingerprinted, HasFeatures, ImageTracker, KnownModes, JudgesCodes, LabelledData, NoiseInput, PairedOutputs,
-        SkipsUnreadable, Tracker, Translates, require,
+        ReadsCheckpoints, SkipsUnreadable, Tracker, Translates, WritesCheckpoints, require,
     )
     from ganforge.data.adapter import DataAdapter  # noqa: F401
     from ganforge.data.image_folder import ImageFolder  # noqa: F401
@@ -184,6 +184,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.eval.evaluators import Evaluator  # noqa: F401
     from ganforge.files import atomic_write_bytes, atomic_write_text, file_sha256, writing  # noqa: F401
     from ganforge.hookspecs import Commands, Register, hookimpl  # noqa: F401
+    from ganforge.importer import ImportedRun, read_state_dict  # noqa: F401
     from ganforge.lazy import lazy_attributes  # noqa: F401
     from ganforge.losses import (  # noqa: F401
         AdversarialLoss, GradientPenalty, Hinge, LeastSquares, Minimax, NonSaturating, R1Penalty, R2Penalty,
