@@ -63,6 +63,11 @@ def export(model: Generator, out: Path, fmt: str, *, tolerance: float = DEFAULT_
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
+        if not torch.equal(module(*example.values()), module(*example.values())):
+            raise ExportMismatch("the generator gives different outputs for the same inputs (dropout kept on when "
+                                 "translating: `test_dropout: true`, or a reference checkpoint imported without --eval), "
+                                 "so no exported file can match it. Export a deterministic generator: set "
+                                 "models.<generator>.test_dropout: false, or import with --eval")
         if fmt == "onnx":
             _write_onnx(module, example, out, contract)
             run = _onnx_runner(out)

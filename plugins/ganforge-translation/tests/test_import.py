@@ -76,6 +76,8 @@ def test_pix2pix_dropout_stays_on_without_eval(tmp_path):
     first = model.translate(x)
     torch.manual_seed(1)
     assert not torch.equal(first, model.translate(x))
+    assert main(["export", str(run), "--out", str(tmp_path / "g.onnx")]) == 1  # no file can match a random net
+    assert not (tmp_path / "g.onnx").exists()
 
 
 def test_cyclegan_pair_translates_both_ways(tmp_path):
