@@ -38,6 +38,22 @@ def vgg_trunk(folder: Path) -> Path:
     return example_weights(path, {f"features.{k}": v for k, v in make_layers(cfgs["E"])[:2].state_dict().items()})
 
 
+def label_map_folder(folder: Path, count: int = 3, size: int = 16) -> Path:
+    """pix2pixHD's layout: test_label/ (ids 0-3), test_inst/ (ids) and test_img/ (photos)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for sub in ("test_label", "test_inst", "test_img"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        labels = rng.integers(0, 4, (size // 4, size // 4)).repeat(4, 0).repeat(4, 1).astype(np.uint8)
+        Image.fromarray(labels).save(folder / "test_label" / f"{i}.png")
+        Image.fromarray((labels.astype(np.uint16) * 100 + (np.arange(size) >= size // 2))).save(folder / "test_inst" / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (size, size, 3)).astype(np.uint8)).save(folder / "test_img" / f"{i}.png")
+    return folder
+
+
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
     pairs = example_images(folder / "pairs", count=4, size=16, classes=1, width=32)
@@ -76,4 +92,5 @@ def ganforge_kit_examples(folder: Path) -> list[dict]:
         {"data": {"type": "unpaired-folder", "root": str(unpaired), "load_size": 18, "crop_size": 16}},
         {"data": {"type": "edges", "root": str(example_images(folder / "faces", count=4, size=16)), "size": 16}},
         {"data": dict(RECOLOR)},
+        {"data": {"type": "label-maps", "root": str(label_map_folder(folder / "label-maps")), "size": 16}},
     ]
