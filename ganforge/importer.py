@@ -47,10 +47,11 @@ class ImportedRun:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def read_state_dict(path: Path) -> dict[str, Any]:
+def read_state_dict(path: Path, safe_classes: tuple[type, ...] = ()) -> dict[str, Any]:
     """The mapping a checkpoint file holds, loaded without running code from it: safetensors, or
     a ``torch.save`` file read with ``weights_only=True`` (a pickle that names anything but
-    tensors and plain containers is refused, never executed)."""
+    tensors, plain containers and ``safe_classes`` is refused, never executed). ``safe_classes``
+    are plain-data classes a format knows its files to hold (``argparse.Namespace``, say)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointImportError(f"{path} does not exist; give the checkpoint file (a .pth state dict)")
@@ -66,7 +67,8 @@ def read_state_dict(path: Path) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Detected pickle protocol")  # files pickled by hand
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with torch.serialization.safe_globals(list(safe_classes)):
+                state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).split("\n\n")[0].strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise CheckpointImportError(f"{path} was refused: loading it would import or run code, which ganforge never "
