@@ -1,7 +1,8 @@
 """Write the StyleGAN2 reference fixtures of this folder by running the reference code.
 
 Not run by the test suite (the reference code is not part of ganforge). Give it a folder holding
-rosinality/stylegan2-pytorch's ``model.py`` and ``op/`` as ``rosinality/``:
+rosinality/stylegan2-pytorch's ``model.py`` and ``op/`` as ``rosinality/`` and
+NVlabs/stylegan2-ada-pytorch's ``dnnlib/``, ``torch_utils/`` and ``training/`` as ``nvidia/``:
 
     python plugins/ganforge-modern/tests/reference/make_fixtures.py /path/to/reference
 
@@ -51,5 +52,54 @@ def rosinality(reference: Path) -> None:
     print("rosinality_16px:", tuple(plain.shape), float(plain.abs().max()))
 
 
+
+NEVER_RUN = "raise RuntimeError('a ganforge test fixture: the code in a network pickle must never run')\n"
+
+
+def nvidia(reference: Path) -> None:
+    """A stylegan2-ada-pytorch snapshot pickle of a tiny net (its code replaced by a line that
+    raises, so the fixture carries none of the reference's code), and G_ema's images."""
+    import copy
+    import io
+    import pickle
+
+    sys.path.insert(0, str(reference / "nvidia"))
+    from torch_utils import persistence
+
+    import dnnlib
+    from training.augment import AugmentPipe
+    from training.networks import Generator
+
+    torch.manual_seed(31)
+    synthesis = dict(channel_base=128, channel_max=8, num_fp16_res=0, conv_clamp=256)
+    G = Generator(z_dim=16, c_dim=0, w_dim=16, img_resolution=16, img_channels=3,
+                  mapping_kwargs=dict(num_layers=2), synthesis_kwargs=synthesis)
+    with torch.no_grad():  # a trained-looking truncation centre and noise strengths
+        G.mapping.w_avg.copy_(0.3 * torch.randn(16))
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.1)
+    # a snapshot as training_loop.py writes one, less G and D (the same kinds of objects as G_ema; kept out for size)
+    snapshot = dict(training_set_kwargs=dnnlib.EasyDict(path="faces.zip", resolution=16),
+                    G_ema=copy.deepcopy(G).eval().requires_grad_(False), augment_pipe=AugmentPipe(xflip=1, rotate90=1))
+    for net in (snapshot["G_ema"], snapshot["augment_pipe"]):
+        for module in net.modules():
+            if persistence.is_persistent(module):
+                type(module)._orig_module_src = NEVER_RUN  # what the pickle carries as the classes' code
+    buffer = io.BytesIO()
+    pickle.dump(snapshot, buffer)
+    (HERE / "nvidia_16px.pkl").write_bytes(buffer.getvalue())
+    z = latents(2, 16, 32)
+    g = snapshot["G_ema"]
+    with torch.no_grad():
+        plain = g(z, None, noise_mode="const")
+        truncated = g(z, None, truncation_psi=0.7, noise_mode="const")
+    meta = {"z_seed": 32, "psi": 0.7, "torch": torch.__version__}
+    save_file({"plain": plain, "truncated": truncated}, str(HERE / "nvidia_16px.safetensors"),
+              metadata={"fixture": json.dumps(meta)})
+    print("nvidia_16px:", len(buffer.getvalue()), "bytes;", tuple(plain.shape), float(plain.abs().max()))
+
+
 if __name__ == "__main__":
     rosinality(Path(sys.argv[1]))
+    nvidia(Path(sys.argv[1]))
