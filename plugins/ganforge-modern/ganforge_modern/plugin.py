@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ganforge.sdk import ObjectiveParams, Params, hookimpl
+from ganforge_modern.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 
 class StyleGAN2GeneratorParams(Params):

@@ -36,8 +36,8 @@ def upfirdn(x: Tensor, kernel: Tensor, up: int = 1, pad: tuple[int, int] = (0, 0
     if up > 1:
         x = F.pad(x.reshape(n, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
     x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
-    weight = kernel.flip([0, 1]).to(x.dtype)[None, None].expand(c, 1, *kernel.shape)
-    return F.conv2d(x, weight, groups=c)
+    x = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), kernel.flip([0, 1]).to(x.dtype)[None, None])  # each channel alone
+    return x.reshape(n, c, *x.shape[2:])
 
 
 def lrelu(x: Tensor, clamp: float | None = None) -> Tensor:
@@ -97,17 +97,18 @@ class ModulatedConv(nn.Module):
         self.register_buffer("fir", fir_kernel(4.0), persistent=False)
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        n, c, h, width = x.shape
-        out, _, k, _ = self.weight.shape
-        weight = self.weight[None] * self.gain * self.affine(w)[:, None, :, None, None]
-        if self.demodulate:
-            weight = weight * torch.rsqrt(weight.square().sum([2, 3, 4], keepdim=True) + 1e-8)
-        x = x.reshape(1, n * c, h, width)
+        # modulate the input, convolve with the shared weight, demodulate the output: the same
+        # arithmetic as a per-sample weight, with no batch-sized grouping (so exports take any batch)
+        styles = self.affine(w) * self.gain
+        x = x * styles[:, :, None, None].to(x.dtype)
         if self.up:
-            x = F.conv_transpose2d(x, weight.transpose(1, 2).reshape(n * c, out, k, k), stride=2, groups=n)
-            return upfirdn(x.reshape(n, out, *x.shape[-2:]), self.fir, pad=(1, 1))
-        x = F.conv2d(x, weight.reshape(n * out, c, k, k), padding=k // 2, groups=n)
-        return x.reshape(n, out, h, width)
+            x = upfirdn(F.conv_transpose2d(x, self.weight.transpose(0, 1).to(x.dtype), stride=2), self.fir, pad=(1, 1))
+        else:
+            x = F.conv2d(x, self.weight.to(x.dtype), padding=self.weight.shape[-1] // 2)
+        if self.demodulate:
+            scale = (self.weight[None] * styles[:, None, :, None, None]).square().sum([2, 3, 4])
+            x = x * torch.rsqrt(scale + 1e-8)[:, :, None, None].to(x.dtype)
+        return x
 
 
 class StyledLayer(nn.Module):
@@ -174,7 +175,7 @@ class Mapping(nn.Module):
             x = layer(x)
         if self.training:
             with torch.no_grad():
-                self.w_avg.copy_(x.detach().mean(0).lerp(self.w_avg, self.w_avg_beta))
+                self.w_avg.copy_(x.detach().float().mean(0).lerp(self.w_avg, self.w_avg_beta))
         return x
 
 
@@ -210,7 +211,8 @@ class Synthesis(nn.Module):
 
 
 class StyleGAN2Generator(nn.Module):
-    """``G(z)``: images of the data's shape (not squashed: mostly within [-1, 1]). ``psi`` pulls
+    """``G(z)``: images of the data's shape, not squashed while training (D sees them as they
+    are) and clamped to [-1, 1] otherwise, as the references clamp when they write images. ``psi`` pulls
     w toward ``w_avg`` (truncation in W, per sample); ``z_mix`` with ``mix_from`` takes the styles
     of layers ``mix_from`` onward from a second code (style mixing). Noise is random while
     training and the stored constant noise otherwise (``noise_mode`` chooses: random, const, none)."""
@@ -241,6 +243,8 @@ class StyleGAN2Generator(nn.Module):
         ws = self.styles(z, psi, z_mix, mix_from)
         noise_mode = self.noise_mode or ("random" if self.training else "const")
         image = self.synthesis(ws, noise_mode)
+        if not self.training:
+            image = image.clamp(-1, 1)  # as the references clamp when they write images
         return (image, ws) if return_styles else image
 
     @classmethod
