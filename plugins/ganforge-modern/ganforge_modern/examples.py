@@ -25,6 +25,22 @@ def tiny_stylegan2(**train) -> dict:
     }
 
 
+def tiny_r3gan(**train) -> dict:
+    """R3GAN on 16 px shapes: relativistic pairing loss with R1 and R2."""
+    nets = {"widths": [8, 8, 8], "cardinalities": [2, 2, 2], "blocks": [1, 1, 1]}
+    return {
+        "name": "kit-r3gan", "seed": 0,
+        "data": {"type": "shapes", "size": 16, "length": 64},
+        "models": {"generator": {"type": "r3gan-generator", "z_dim": 8, **nets},
+                   "discriminator": {"type": "r3gan-discriminator", **nets}},
+        "objective": "unconditional",
+        "losses": {"adversarial": "rpgan", "r1": {"type": "r1", "gamma": 0.1}, "r2": {"type": "r2", "gamma": 0.1}},
+        "optim": {"generator": {"lr": 2e-4, "betas": [0.0, 0.9]}, "discriminator": {"lr": 2e-4, "betas": [0.0, 0.9]}},
+        "train": {"steps": 2, "batch_size": 4, "log_every": 1, "sample_every": 100, "sample_count": 2,
+                  "checkpoint_every": 100, **train},
+    }
+
+
 @hookimpl
 def ganforge_kit_examples(folder: Path) -> list[dict]:
-    return [tiny_stylegan2()]
+    return [tiny_stylegan2(), tiny_r3gan()]

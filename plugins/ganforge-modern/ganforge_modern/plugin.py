@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ganforge.sdk import ObjectiveParams, Params, hookimpl
 from ganforge_modern.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
@@ -28,6 +28,29 @@ class StyleGAN2DiscriminatorParams(Params):
     channel_base: int = Field(32768, ge=16, description="Channels at resolution r: min(channel_base / r, channel_max).")
     channel_max: int = Field(512, ge=1, le=4096, description="Cap on the channels of any layer.")
     mbstd_group: int = Field(4, ge=1, le=64, description="Samples per minibatch-standard-deviation group (the largest divisor of the batch up to this).")
+
+
+class R3GANNetParams(Params):
+    """R3GAN's nets: per stage (4 px up for G, the image side down for D) a width, a cardinality and blocks."""
+
+    widths: list[int] | None = Field(None, description="Channels per stage (G: from 4 px up; D: from the image side down); default 768 each (the paper's CIFAR-10 nets).")
+    cardinalities: list[int] | None = Field(None, description="Groups of each stage's 3x3 convolutions; default 96 each.")
+    blocks: list[int] | None = Field(None, description="Residual blocks per stage; default 2 each.")
+    expansion: int = Field(2, ge=1, le=16, description="Channels inside a block as a multiple of the stage's width.")
+
+    @model_validator(mode="after")
+    def _positive(self):
+        for name in ("widths", "cardinalities", "blocks"):
+            values = getattr(self, name)
+            if values is not None and (not values or any(v < 1 for v in values)):
+                raise ValueError(f"{name} must list positive numbers, one per stage")
+        return self
+
+
+class R3GANGeneratorParams(R3GANNetParams):
+    """R3GAN's generator: a 4x4 basis modulated by z, inverted-bottleneck residual stages."""
+
+    z_dim: int = Field(64, ge=1, le=4096, description="Size of the latent z (the paper: 64).")
 
 
 class StyleGAN2Params(ObjectiveParams):
@@ -64,6 +87,8 @@ class StyleGAN2Format(Params):
 
 @hookimpl
 def ganforge_register_generators(register):
+    register("r3gan-generator", params=R3GANGeneratorParams, factory="ganforge_modern.r3gan:R3GANGenerator.build",
+             summary="R3GAN's generator: modernised ResNet (grouped convolutions, inverted bottlenecks), no normalisation.")
     register("stylegan2-generator", params=StyleGAN2GeneratorParams,
              factory="ganforge_modern.stylegan2:StyleGAN2Generator.build",
              summary="StyleGAN2 (config F): mapping network, modulated convolutions, noise, skip to RGB, truncation in W.")
@@ -71,6 +96,8 @@ def ganforge_register_generators(register):
 
 @hookimpl
 def ganforge_register_discriminators(register):
+    register("r3gan-discriminator", params=R3GANNetParams, factory="ganforge_modern.r3gan:R3GANDiscriminator.build",
+             summary="R3GAN's discriminator: inverted-bottleneck residual stages, no normalisation, fix-up initialisation.")
     register("stylegan2-discriminator", params=StyleGAN2DiscriminatorParams,
              factory="ganforge_modern.stylegan2:StyleGAN2Discriminator.build",
              summary="StyleGAN2's residual discriminator with minibatch standard deviation.")

@@ -21,15 +21,18 @@ def uniform(n: int, seed: int) -> Tensor:
 
 
 def weights(layout: list[tuple[str, list[int]]], seed: int, near_one: tuple[str, ...] = (),
-            small: tuple[str, ...] = ()) -> "OrderedDict[str, Tensor]":
+            small: tuple[str, ...] = (), fan_in: bool = False) -> "OrderedDict[str, Tensor]":
     """Unit-variance tensors of the given shapes (the equalised learning rate scales them at run
-    time); keys ending in ``near_one`` sit around 1, keys ending in ``small`` around 0 (x0.1)."""
+    time; ``fan_in``: weights of two or more axes scaled by 1/sqrt(fan-in) instead); keys ending
+    in ``near_one`` sit around 1, keys ending in ``small`` around 0 (x0.1)."""
     state = OrderedDict()
     for index, (key, shape) in enumerate(layout):
         n = 1
         for s in shape:
             n *= s
         value = uniform(n, seed * 1000 + index).reshape(shape).float()
+        if fan_in and len(shape) >= 2:
+            value = value / (n // shape[0]) ** 0.5
         if key.endswith(near_one):
             value = 1 + 0.1 * value
         elif key.endswith(small):

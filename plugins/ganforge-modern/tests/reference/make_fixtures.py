@@ -2,7 +2,8 @@
 
 Not run by the test suite (the reference code is not part of ganforge). Give it a folder holding
 rosinality/stylegan2-pytorch's ``model.py`` and ``op/`` as ``rosinality/`` and
-NVlabs/stylegan2-ada-pytorch's ``dnnlib/``, ``torch_utils/`` and ``training/`` as ``nvidia/``:
+NVlabs/stylegan2-ada-pytorch's ``dnnlib/``, ``torch_utils/`` and ``training/`` as ``nvidia/``, and
+brownvc/R3GAN's ``R3GAN/``, ``torch_utils/`` and ``dnnlib/`` as ``r3gan/``:
 
     python plugins/ganforge-modern/tests/reference/make_fixtures.py /path/to/reference
 
@@ -100,6 +101,34 @@ def nvidia(reference: Path) -> None:
     print("nvidia_16px:", len(buffer.getvalue()), "bytes;", tuple(plain.shape), float(plain.abs().max()))
 
 
+def r3gan(reference: Path) -> None:
+    """The official R3GAN nets (brownvc/R3GAN, R3GAN/Networks.py; its ops take their reference
+    paths on the CPU) at a tiny size, weights from the formula scaled by fan-in."""
+    sys.path.insert(0, str(reference / "r3gan"))
+    from R3GAN.Networks import Discriminator, Generator
+
+    settings = dict(WidthPerStage=[16, 12, 8, 8], CardinalityPerStage=[4, 4, 2, 2], BlocksPerStage=[1, 2, 1, 1],
+                    ExpansionFactor=2)
+    g = Generator(NoiseDimension=8, **settings).eval()
+    d = Discriminator(**settings).eval()
+    out = {}
+    meta = {"settings": settings, "z_dim": 8, "torch": torch.__version__}
+    for name, net, seed in (("g", g, 41), ("d", d, 42)):
+        layout = [(k, list(v.shape)) for k, v in net.state_dict().items() if not k.endswith("Kernel")]
+        state = weights(layout, seed, small=("Bias",), fan_in=True)
+        net.load_state_dict({**net.state_dict(), **state})
+        meta[f"{name}_layout"], meta[f"{name}_seed"] = layout, seed
+    z = latents(2, 8, 43)
+    x = latents(2, 3 * 32 * 32, 44).reshape(2, 3, 32, 32) / 3 ** 0.5
+    with torch.no_grad():
+        out["image"] = g(z)
+        out["logits"] = d(x)
+    meta.update(z_seed=43, x_seed=44)
+    save_file(out, str(HERE / "r3gan_32px.safetensors"), metadata={"fixture": json.dumps(meta)})
+    print("r3gan_32px:", tuple(out["image"].shape), float(out["image"].abs().max()), out["logits"].tolist())
+
+
 if __name__ == "__main__":
     rosinality(Path(sys.argv[1]))
     nvidia(Path(sys.argv[1]))
+    r3gan(Path(sys.argv[1]))
