@@ -38,7 +38,8 @@ def test_built_wheels_install_offline_and_train_the_quickstart(tmp_path):
     run([uv, "build", "--all-packages", "--wheel", "--offline", "--no-build-isolation", "--out-dir", str(wheels)],
         cwd=REPO, env={**os.environ, "VIRTUAL_ENV": sys.prefix})
     built = sorted(p.name.split("-")[0] for p in wheels.glob("*.whl"))
-    assert built == ["ganforge", "ganforge_classic", "ganforge_editing", "ganforge_mlflow", "ganforge_translation"]
+    assert built == ["ganforge", "ganforge_classic", "ganforge_editing", "ganforge_mlflow", "ganforge_modern",
+                     "ganforge_translation"]
 
     # A fresh environment holding the locked third-party packages, from the package cache...
     venv = tmp_path / "venv"
@@ -50,14 +51,16 @@ def test_built_wheels_install_offline_and_train_the_quickstart(tmp_path):
     run([uv, "pip", "install", "--offline", "--no-index", "--python", str(python), "--find-links", str(wheels),
          "ganforge[all]"], cwd=tmp_path, env=env)
     installed = run([uv, "pip", "list", "--python", str(python)], env=env).stdout
-    assert all(name in installed for name in ("ganforge-classic", "ganforge-translation", "ganforge-editing"))
+    assert all(name in installed for name in ("ganforge-classic", "ganforge-translation", "ganforge-editing",
+                                              "ganforge-modern"))
 
     work = tmp_path / "work"  # outside the checkout: only the installed packages can be imported
     work.mkdir()
     shutil.copy(REPO / "recipes" / "quickstart.yaml", work / "quickstart.yaml")
     ganforge = venv / "bin" / "ganforge"
     plugins = run([str(ganforge), "plugins"], cwd=work, env=env).stdout
-    assert "classic" in plugins and "translation" in plugins and "editing" in plugins and "FAILED" not in plugins
+    assert "classic" in plugins and "translation" in plugins and "editing" in plugins and "modern" in plugins
+    assert "FAILED" not in plugins
     where = run([str(python), "-c", "import ganforge; print(ganforge.__file__)"], cwd=work, env=env).stdout
     assert str(venv) in where and str(REPO) not in where
     run([str(ganforge), "train", "quickstart.yaml", "--set", "train.steps=20", "--set", "train.progress=false",

@@ -73,33 +73,31 @@ def lowpass_kernel() -> Tensor:
 
 
 class Upsample(nn.Module):
-    """A 1x1 convolution when the channels change, then 2x upsampling through the low-pass filter."""
+    """A 1x1 convolution when the channels change, then 2x upsampling through the low-pass filter
+    (a depthwise transposed convolution)."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.linear = conv(in_channels, out_channels, 1) if in_channels != out_channels else None
-        self.register_buffer("kernel", lowpass_kernel() * 4, persistent=False)
+        self.register_buffer("kernel", (lowpass_kernel() * 4).expand(out_channels, 1, 4, 4).clone(), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.linear is not None:
             x = self.linear(x)
-        n, c, h, w = x.shape
-        y = F.conv_transpose2d(x.reshape(n * c, 1, h, w), self.kernel[None, None].to(x.dtype), stride=2, padding=1)
-        return y.reshape(n, c, 2 * h, 2 * w)
+        return F.conv_transpose2d(x, self.kernel.to(x.dtype), stride=2, padding=1, groups=self.kernel.shape[0])
 
 
 class Downsample(nn.Module):
-    """2x downsampling through the low-pass filter, then a 1x1 convolution when the channels change."""
+    """2x downsampling through the low-pass filter (a depthwise convolution), then a 1x1
+    convolution when the channels change."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         self.linear = conv(in_channels, out_channels, 1) if in_channels != out_channels else None
-        self.register_buffer("kernel", lowpass_kernel(), persistent=False)
+        self.register_buffer("kernel", lowpass_kernel().expand(in_channels, 1, 4, 4).clone(), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        n, c, h, w = x.shape
-        x = F.conv2d(x.reshape(n * c, 1, h, w), self.kernel[None, None].to(x.dtype), stride=2, padding=1)
-        x = x.reshape(n, c, h // 2, w // 2)
+        x = F.conv2d(x, self.kernel.to(x.dtype), stride=2, padding=1, groups=self.kernel.shape[0])
         return self.linear(x) if self.linear is not None else x
 
 

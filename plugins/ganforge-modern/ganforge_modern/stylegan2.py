@@ -22,20 +22,26 @@ SQRT2 = math.sqrt(2.0)
 TAPS = (1.0, 3.0, 3.0, 1.0)
 
 
-def fir_kernel(gain: float = 1.0) -> Tensor:
-    """The 2-D [1, 3, 3, 1] filter, normalised to sum to ``gain``."""
+def fir_kernel(gain: float = 1.0, channels: int | None = None) -> Tensor:
+    """The 2-D [1, 3, 3, 1] filter, normalised to sum to ``gain``; with ``channels``, one copy per
+    channel (channels, 1, 4, 4), the weight of a depthwise convolution."""
     taps = torch.tensor(TAPS)
     kernel = taps[:, None] * taps[None, :]
-    return kernel / kernel.sum() * gain
+    kernel = kernel / kernel.sum() * gain
+    return kernel if channels is None else kernel.expand(channels, 1, *kernel.shape).clone()
 
 
 def upfirdn(x: Tensor, kernel: Tensor, up: int = 1, pad: tuple[int, int] = (0, 0)) -> Tensor:
     """Upsample by inserting ``up - 1`` zeros after each pixel, pad (before, after) on both
-    axes, and filter each channel with ``kernel`` (a true convolution: the kernel is flipped)."""
+    axes, and filter each channel (a true convolution: the kernel is flipped). ``kernel`` is
+    (k, k), or (channels, 1, k, k) for a depthwise convolution of known channels (faster, and
+    of fixed shape for exports)."""
     n, c, h, w = x.shape
     if up > 1:
         x = F.pad(x.reshape(n, c, h, 1, w, 1), [0, up - 1, 0, 0, 0, up - 1]).reshape(n, c, h * up, w * up)
     x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    if kernel.dim() == 4:
+        return F.conv2d(x, kernel.flip([2, 3]).to(x.dtype), groups=kernel.shape[0])
     x = F.conv2d(x.reshape(n * c, 1, *x.shape[2:]), kernel.flip([0, 1]).to(x.dtype)[None, None])  # each channel alone
     return x.reshape(n, c, *x.shape[2:])
 
@@ -74,7 +80,7 @@ class EqualizedConv(nn.Module):
         self.padding = 0 if down else kernel // 2
         excess = len(TAPS) - 2 + kernel - 1
         self.blur_pad = ((excess + 1) // 2, excess // 2)
-        self.register_buffer("fir", fir_kernel(), persistent=False)
+        self.register_buffer("fir", fir_kernel(channels=in_channels), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         if self.down:
@@ -94,7 +100,7 @@ class ModulatedConv(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
         self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1.0)
         self.gain, self.demodulate, self.up = 1 / math.sqrt(in_channels * kernel * kernel), demodulate, up
-        self.register_buffer("fir", fir_kernel(4.0), persistent=False)
+        self.register_buffer("fir", fir_kernel(4.0, out_channels), persistent=False)
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         # modulate the input, convolve with the shared weight, demodulate the output: the same
@@ -197,7 +203,7 @@ class Synthesis(nn.Module):
             self.layers.append(StyledLayer(c, c, w_dim, r, conv_clamp=conv_clamp))
             self.to_rgb.append(ToRGB(c, channels, w_dim, conv_clamp))
         self.num_ws = len(self.layers) + 1
-        self.register_buffer("fir", fir_kernel(4.0), persistent=False)
+        self.register_buffer("fir", fir_kernel(4.0, channels), persistent=False)
 
     def forward(self, ws: Tensor, noise_mode: str = "const") -> Tensor:
         x = self.const[None].expand(ws.shape[0], -1, -1, -1).to(ws.dtype)
