@@ -1,7 +1,9 @@
-"""Differentiable augmentation (DiffAugment, Zhao et al. 2020): the same random colour,
-translation and cutout applied to every image a discriminator sees, real or generated, so
-gradients flow through it to the generator and a discriminator trained on little data does
-not memorise it. Enabled for any objective with ``train.augment``."""
+"""Differentiable augmentation (DiffAugment, Zhao et al. 2020): the same random flips, quarter
+turns, colour, translation and cutout applied to every image a discriminator sees, real or
+generated, so gradients flow through it to the generator and a discriminator trained on little
+data does not memorise it. Enabled for any objective with ``train.augment``; with
+``train.augment.adaptive`` each step is applied with a probability that ADA's controller
+(Karras et al. 2020) adjusts from the sign of the discriminator's outputs on real images."""
 
 from __future__ import annotations
 
@@ -47,22 +49,76 @@ def cutout(x: Tensor, ratio: float = 0.5) -> Tensor:
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
-class DiffAugment:
-    """Applies the ``policy`` (in order) to a batch of images."""
+def flip(x: Tensor) -> Tensor:
+    """Mirror every image left to right."""
+    return x.flip(3)
 
-    def __init__(self, policy: Sequence[str], translation_ratio: float = 0.125, cutout_ratio: float = 0.5):
+
+def rotate90(x: Tensor) -> Tensor:
+    """Rotate each image by a random multiple of 90 degrees (square images)."""
+    turns = torch.randint(0, 4, (len(x),), device=x.device)
+    out = x
+    for k in (1, 2, 3):
+        out = torch.where((turns == k).view(-1, 1, 1, 1), torch.rot90(x, k, (2, 3)), out)
+    return out
+
+
+class DiffAugment:
+    """Applies the ``policy`` (in order) to a batch of images. With a ``probability`` (adaptive
+    augmentation), each step is applied to each image with that probability, and not at all
+    at 0, so that the discriminator sees unaugmented images as often as the probability allows."""
+
+    def __init__(self, policy: Sequence[str], translation_ratio: float = 0.125, cutout_ratio: float = 0.5,
+                 probability: float | None = None):
         steps: dict[str, Callable[[Tensor], Tensor]] = {
+            "flip": flip,
+            "rotate90": rotate90,
             "color": color,
             "translation": lambda x: translation(x, translation_ratio),
             "cutout": lambda x: cutout(x, cutout_ratio),
         }
         self.policy = tuple(policy)
         self.steps = [steps[name] for name in self.policy]
+        self.probability = probability
 
     def __call__(self, x: Tensor) -> Tensor:
+        p = self.probability
         for step in self.steps:
-            x = step(x)
+            if p is None:
+                x = step(x)
+            elif p > 0:
+                chosen = torch.rand(len(x), device=x.device) < p
+                x = torch.where(chosen.view(-1, *[1] * (x.dim() - 1)), step(x), x)
         return x
+
+
+class AdaptiveProbability:
+    """ADA's controller (Karras et al. 2020): the discriminator's overfitting is read as
+    r = E[sign(D(real))] over ``interval`` discriminator steps; the augmentation probability then
+    moves toward more augmentation when r exceeds ``target`` and less when below, by
+    ``batch * interval / speed_images`` (so it could cross from 0 to 1 in ``speed_images`` images)."""
+
+    def __init__(self, target: float, interval: int, speed_images: int, batch_size: int, initial: float = 0.0):
+        self.target, self.interval = target, interval
+        self.step_size = batch_size * interval / speed_images
+        self.p, self.signs, self.count = initial, 0.0, 0
+
+    def observe(self, real_sign: float) -> float | None:
+        """Record one discriminator step's mean sign on reals; returns r when the probability moved."""
+        self.signs += real_sign
+        self.count += 1
+        if self.count < self.interval:
+            return None
+        r = self.signs / self.count
+        self.p = min(max(self.p + (1 if r > self.target else -1 if r < self.target else 0) * self.step_size, 0.0), 1.0)
+        self.signs, self.count = 0.0, 0
+        return r
+
+    def state_dict(self) -> dict:
+        return {"p": self.p, "signs": self.signs, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.p, self.signs, self.count = float(state["p"]), float(state["signs"]), int(state["count"])
 
 
 class Augmented:

@@ -82,12 +82,23 @@ class NanRollbackConfig(Params):
     max_rollbacks: int = Field(3, ge=1, description="Stop with the error after this many rollbacks.")
 
 
-class AugmentConfig(Params):
-    """DiffAugment: random colour, translation and cutout applied to everything the
-    discriminators see, real and generated (images only)."""
+class AdaptiveConfig(Params):
+    """ADA (Karras et al. 2020): each augmentation applied with a probability p that rises while
+    the discriminator's sign on real images exceeds ``target`` and falls while it is below."""
 
-    policy: list[Literal["color", "translation", "cutout"]] = Field(
+    target: float = Field(0.6, gt=0, lt=1, description="Target of r = E[sign(D(real))] (ADA: 0.6); inside (0, 1).")
+    interval: int = Field(4, ge=1, description="Discriminator steps between adjustments of p.")
+    speed_images: int = Field(500_000, ge=1, description="Images over which p could move from 0 to 1 (ADA: 500k).")
+    initial: float = Field(0.0, ge=0, le=1, description="p at step 0.")
+
+
+class AugmentConfig(Params):
+    """DiffAugment: random flips, quarter turns, colour, translation and cutout applied to
+    everything the discriminators see, real and generated (images only); ``adaptive`` makes it ADA."""
+
+    policy: list[Literal["flip", "rotate90", "color", "translation", "cutout"]] = Field(
         ["color", "translation", "cutout"], min_length=1, description="Augmentations, applied in this order.")
+    adaptive: AdaptiveConfig | None = Field(None, description="Apply each augmentation with an adaptive probability (ADA); null: always.")
     translation: float = Field(0.125, gt=0, le=0.5, description="Largest shift as a fraction of the side.")
     cutout: float = Field(0.5, gt=0, le=1, description="Side of the cut-out square as a fraction of the image side.")
 

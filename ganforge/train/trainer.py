@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ganforge import distributed
-from ganforge.augment import Augmented, DiffAugment
+from ganforge.augment import AdaptiveProbability, Augmented, DiffAugment
 from ganforge.build import Run
 from ganforge.capabilities import ClosingTracker, ImageTracker, Tracker, require
 from ganforge.data.stream import BatchStream
@@ -140,6 +140,7 @@ class Trainer:
         ema = self.config.ema
         self.ema = EMA({n: run.nets[n] for n in objective.generators}, ema.decay, ema.start) if ema else None
         self.trained = (*objective.generators, *objective.discriminators)
+        self.adaptive: AdaptiveProbability | None = None
         self.augment = self.diff_augment()
         self.evaluation = PeriodicEval(run, folder)
         self.lr_scale, self.rollbacks = 1.0, 0  # changed only by train.nan_rollback
@@ -179,7 +180,12 @@ class Trainer:
         if info is None or not info.is_image:
             raise GanforgeError(f"train.augment works on images, but this data holds vectors of shape "
                                 f"{info.shape if info else '?'}; remove train.augment")
-        return DiffAugment(config.policy, config.translation, config.cutout)
+        adaptive = config.adaptive
+        if adaptive is not None:
+            self.adaptive = AdaptiveProbability(adaptive.target, adaptive.interval, adaptive.speed_images,
+                                                self.config.batch_size, adaptive.initial)
+        return DiffAugment(config.policy, config.translation, config.cutout,
+                           probability=adaptive.initial if adaptive is not None else None)
 
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
@@ -251,8 +257,25 @@ class Trainer:
             batch = next(batches)
             generated = self.generate(batch) if index == objective.d_steps - 1 else None
             logs.append(self.phase(objective.discriminators, objective.discriminator_loss, batch, generated))
+            if self.adaptive is not None:
+                logs[-1].update(self.adapt(logs[-1]))
         logs.append(self.phase(objective.generators, objective.generator_loss, batch, generated))
         return logs
+
+    def adapt(self, logs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """ADA: feed this discriminator step's sign on reals (averaged over ranks) to the controller."""
+        if "d/real_sign" not in logs:
+            raise GanforgeError(f"train.augment.adaptive steers by the discriminator's sign on real images, which the "
+                                f"{self.run.recipe.objective.type} objective does not log (d/real_sign); remove "
+                                "train.augment.adaptive, or use an objective that logs it (unconditional, conditional, "
+                                "stylegan2)")
+        sign = distributed.mean_across({"sign": float(logs["d/real_sign"])}, self.run.device)["sign"]
+        r = self.adaptive.observe(sign)
+        self.augment.probability = self.adaptive.p
+        out = {"augment/p": torch.tensor(self.adaptive.p)}
+        if r is not None:
+            out["augment/r"] = torch.tensor(r)
+        return out
 
     def playing(self, names: tuple[str, ...]) -> dict[str, torch.nn.Module]:
         """The nets as a phase training ``names`` sees them: those in ``names`` trainable (and
@@ -420,6 +443,7 @@ class Trainer:
             "lr_scale": self.lr_scale,
             "rollbacks": self.rollbacks,
             "schedule_steps": self.config.steps,
+            "adaptive_augment": self.adaptive.state_dict() if self.adaptive is not None else None,
         }
         with writing(f"checkpoint step {step}", self.folder.checkpoints, needed=self.checkpoint_bytes):
             path = save_checkpoint(self.folder.checkpoints, step, run.nets, self.ema.nets if self.ema else None, state)
@@ -524,6 +548,9 @@ class Trainer:
         self.precision.scaler.load_state_dict(state["scaler"])
         self.stream.load_state_dict(state["stream"])
         self.run.objective.load_state_dict(state.get("objective", {}))
+        if self.adaptive is not None and state.get("adaptive_augment"):
+            self.adaptive.load_state_dict(state["adaptive_augment"])
+            self.augment.probability = self.adaptive.p
         set_rng_state(state["rng"])
         if self.world.is_main:
             self.folder.truncate_metrics(state["step"])

@@ -51,7 +51,8 @@ class Conditional(LabelledGame):
         real, y, fake = batch["x"], require_labels(batch, self.name), self.fake(nets, batch, generated)
         real_logits, fake_logits = d(real, y), d(fake, y)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
-        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
+        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean(),
+                "d/real_sign": real_logits.detach().sign().mean()}
         loss = self.regularise(loss, logs, lambda x: d(x, y), real, fake)
         logs["d/loss"] = loss.detach()
         return loss, logs

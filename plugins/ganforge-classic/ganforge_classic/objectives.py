@@ -98,7 +98,8 @@ class Unconditional(AdversarialGame):
         real, fake = batch["x"], self.fake(nets, batch, generated)
         real_logits, fake_logits = d(real), d(fake)
         loss = self.adversarial.discriminator(real_logits, fake_logits)
-        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean()}
+        logs = {"d/real": real_logits.detach().mean(), "d/fake": fake_logits.detach().mean(),
+                "d/real_sign": real_logits.detach().sign().mean()}  # what adaptive augmentation steers by
         loss = self.regularise(loss, logs, d, real, fake)
         logs["d/loss"] = loss.detach()
         return loss, logs
