@@ -1,6 +1,6 @@
 """WGAN-GP against SNGAN on CIFAR-10, each from its shipped recipe, at a number of steps a CPU
 can afford (``--steps``; the recipes' own schedules, 20,000 and 40,000 generator steps, need a
-GPU), over seeds.
+GPU), over seeds; and the CPU cuts of StyleGAN2 and R3GAN against them (``--models``).
 
 Score: FID of 10,000 samples of G (not the recipes' weight average, too young in a short run)
 against 10,000 training images, on the features of a CIFAR-10 classifier that ganforge trains
@@ -30,7 +30,7 @@ from runs import ENV, REPO, Ledger, feature_fid, mean_se, recipe_sha256, train_r
 
 CIFAR10 = REPO.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"
 LEDGER = Ledger("zoo_cifar10")
-RECIPES = ("wgan-gp-cifar10", "sngan-cifar10")
+RECIPES = ("wgan-gp-cifar10", "sngan-cifar10", "stylegan2-cifar10-cpu", "r3gan-cifar10-cpu")
 
 
 def classifier(out: Path, steps: int) -> Path:
@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=2000, help="generator steps of each run")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=0, help="start at this seed (to split seeds over machines)")
-    parser.add_argument("--models", nargs="+", choices=RECIPES, default=list(RECIPES))
+    parser.add_argument("--models", nargs="+", choices=RECIPES, default=list(RECIPES[:2]))
     parser.add_argument("--classifier-steps", type=int, default=3000)
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     parser.add_argument("--threads", type=int, help="threads per run (default: the cores shared out over --jobs)")
@@ -100,7 +100,7 @@ def main() -> int:
     if not args.report:
         with ThreadPoolExecutor(args.jobs) as pool:  # each run is its own process; threads only wait
             list(pool.map(lambda p: train_run(p[0], args.out / p[2], p[3], None, LEDGER, p[2]), plans))
-    print(f"# WGAN-GP vs SNGAN on CIFAR-10: {args.steps} generator steps, classifier-feature FID ({scorer.name})")
+    print(f"# CIFAR-10: {args.steps} generator steps, classifier-feature FID ({scorer.name})")
     for recipe in args.models:
         found = [LEDGER.find(run, recipe_sha256(recipe, extra)) for r, _, run, extra in plans if r == recipe]
         fids = [m["fid"] for m in found if m]
