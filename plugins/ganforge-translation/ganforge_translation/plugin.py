@@ -348,5 +348,7 @@ def ganforge_register_formats(register):
              summary="pix2pix generators of junyanz/pytorch-CycleGAN-and-pix2pix (unet_*/resnet_*), read and written.")
     register("junyanz-cyclegan", params=JunyanzCycleGANFormat, factory="ganforge_translation.formats:JunyanzCycleGAN",
              summary="CycleGAN generator pairs (G_A, G_B) of junyanz/pytorch-CycleGAN-and-pix2pix, read and written.")
+    register("junyanz", params=JunyanzPix2PixFormat, factory="ganforge_translation.formats:JunyanzPix2Pix",
+             summary="The generator layout of junyanz/pytorch-CycleGAN-and-pix2pix (`export --format junyanz`; the same reader as junyanz-pix2pix).")
     register("pix2pixhd", params=Pix2PixHDFormat, factory="ganforge_translation.formats:Pix2PixHDCheckpoint",
              summary="NVIDIA pix2pixHD global and local generators (label maps one-hot encoded as it does).")

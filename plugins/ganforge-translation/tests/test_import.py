@@ -206,7 +206,7 @@ def test_a_ganforge_trained_unet_runs_as_the_reference_layout(tmp_path):
     recipe["train"]["batch_size"] = 2
     train(recipe_from_data(recipe))
     out = tmp_path / "net_G.pth"
-    assert main(["export", str(tmp_path / "run"), "--format", "junyanz-pix2pix", "--out", str(out)]) == 0
+    assert main(["export", str(tmp_path / "run"), "--format", "junyanz", "--out", str(out)]) == 0
     back, _ = import_checkpoint("junyanz-pix2pix", out, tmp_path / "back", {"eval": True})
     x = seeded_images((2, 1, 128, 128), 0)  # edge images
     assert torch.allclose(ganforge.load(back).translate(x), ganforge.load(tmp_path / "run").translate(x), atol=1e-6)
