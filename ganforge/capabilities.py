@@ -176,6 +176,22 @@ class AuxiliaryHead(Protocol):
 
 
 @runtime_checkable
+class StyleSpace(Protocol):
+    """A generator with an intermediate latent space W (StyleGAN): ``styles(z, psi)`` maps codes
+    to per-layer styles (N, num_ws, w_dim), ``synthesize(ws)`` draws them; ``w_avg`` is the mean w.
+    The latent tools work in W (and W+, a w per layer) on such generators."""
+
+    num_ws: int
+    w_dim: int
+
+    def styles(self, z: Any, psi: Any = None) -> Any:
+        """Per-layer styles of ``z`` (pulled toward the mean w by ``psi`` when given)."""
+
+    def synthesize(self, ws: Any) -> Any:
+        """Images of per-layer styles ``ws`` (N, num_ws, w_dim)."""
+
+
+@runtime_checkable
 class HasFeatures(Protocol):
     """A discriminator that also gives its intermediate features (feature matching)."""
 

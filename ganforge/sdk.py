@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "Conditioned": "ganforge.capabilities",
     "AuxiliaryHead": "ganforge.capabilities",
     "HasFeatures": "ganforge.capabilities",
+    "StyleSpace": "ganforge.capabilities",
     "require": "ganforge.capabilities",
     "lazy_attributes": "ganforge.lazy",
     # data description (no torch)
@@ -119,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     "gather_rows": "ganforge.distributed",
     # evaluation
     "Evaluator": "ganforge.eval.evaluators",
+    "build_lpips": "ganforge.eval.lpips",
     # recipes and runs
     "load_recipe": "ganforge.recipe",
     "train": "ganforge.pipeline",
@@ -168,7 +170,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.capabilities import (  # noqa: F401
         AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware,
         Fingerprinted, HasFeatures, ImageTracker, KnownModes, JudgesCodes, LabelledData, NoiseInput, PairedOutputs,
-        ReadsCheckpoints, SkipsUnreadable, Tracker, Translates, WritesCheckpoints, require,
+        ReadsCheckpoints, SkipsUnreadable, StyleSpace, Tracker, Translates, WritesCheckpoints, require,
     )
     from ganforge.data.adapter import DataAdapter  # noqa: F401
     from ganforge.data.image_folder import ImageFolder  # noqa: F401
@@ -182,6 +184,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     )
     from ganforge.errors import DataError, GanforgeDeprecationWarning, GanforgeError, RunFolderError  # noqa: F401
     from ganforge.eval.evaluators import Evaluator  # noqa: F401
+    from ganforge.eval.lpips import build_lpips  # noqa: F401
     from ganforge.files import atomic_write_bytes, atomic_write_text, file_sha256, writing  # noqa: F401
     from ganforge.hookspecs import Commands, Register, hookimpl  # noqa: F401
     from ganforge.importer import ImportedRun, read_state_dict  # noqa: F401

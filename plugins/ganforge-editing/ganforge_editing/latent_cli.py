@@ -14,7 +14,7 @@ ENCODER_FILE, ATTRIBUTES_FILE = "encoder.safetensors", "attributes.safetensors"
 
 def add_latent_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, arithmetic, edit, "
-                                             "complete, degenerate, project")
+                                             "complete, degenerate, project; in W: truncation, mix, invert")
     sub = p.add_subparsers(dest="latent_command", metavar="COMMAND", required=True)
 
     def command(name: str, help: str, handler) -> argparse.ArgumentParser:
@@ -28,7 +28,32 @@ def add_latent_command(subparsers: Commands) -> None:
     q.add_argument("--rows", type=int, default=4)
     q.add_argument("--steps", type=int, default=8)
     q.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
+    q.add_argument("--space", choices=["z", "w"], default="z", help="w: straight paths between styles (StyleGAN2)")
     q.add_argument("--out", type=Path, required=True, help="a .png or .gif file")
+
+    q = command("truncation", "a sheet of samples (rows) at several truncations psi in W (columns); StyleGAN2",
+                cmd_truncation)
+    q.add_argument("--psi", default="1,0.7,0.5,0", help="comma-separated psi values, one column each")
+    q.add_argument("--rows", type=int, default=4)
+    q.add_argument("--out", type=Path, required=True, help="a .png file")
+
+    q = command("mix", "a style-mixing sheet: coarse styles from the row sources, fine ones from the column sources; "
+                       "StyleGAN2", cmd_mix)
+    q.add_argument("--rows", type=int, default=4)
+    q.add_argument("--columns", type=int, default=4)
+    q.add_argument("--mix-from", type=int, help="first layer whose style comes from the column source (default: the middle)")
+    q.add_argument("--out", type=Path, required=True, help="a .png file")
+
+    q = command("invert", "find the styles (W, or W+: one per layer) that reproduce images, by optimisation; StyleGAN2",
+                cmd_invert)
+    q.add_argument("images", type=Path, nargs="+")
+    q.add_argument("--space", choices=["w", "w+"], default="w")
+    q.add_argument("--steps", type=int, default=300)
+    q.add_argument("--lr", type=float, default=0.05)
+    q.add_argument("--lpips-weights", type=Path, help="torchvision's AlexNet (or VGG16 with --lpips-net vgg) weights "
+                                                     "file: LPIPS as the distance (default: pixel error)")
+    q.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex")
+    q.add_argument("--out", type=Path, required=True, help="folder: sheet.png (target | inverted), styles.safetensors")
 
     q = command("encode", "train an encoder E inverting the frozen generator; writes E and a reconstruction sheet", cmd_encode)
     q.add_argument("--steps", type=int, default=1000)
@@ -219,8 +244,62 @@ def cmd_interpolate(args) -> int:
     from ganforge_editing.latent import interpolate, save_strip
 
     model = _model(args.run)
+    if args.space == "w":
+        from ganforge_editing.latent_w import interpolate_w
+
+        out = save_strip(interpolate_w(model, args.rows, args.steps, args.seed), args.rows, args.out)
+        print(f"wrote {out}: {args.rows} straight paths in W of {args.steps} steps")
+        return 0
     out = save_strip(interpolate(model, args.rows, args.steps, args.method, args.seed), args.rows, args.out)
     print(f"wrote {out}: {args.rows} {args.method} paths of {args.steps} steps")
+    return 0
+
+
+def cmd_truncation(args) -> int:
+    from ganforge.sdk import GanforgeError, save_png
+    from ganforge_editing.latent_w import sheet, truncation_sheet
+
+    try:
+        psis = [float(v) for v in args.psi.split(",") if v.strip()]
+    except ValueError:
+        raise GanforgeError(f"--psi takes comma-separated numbers, such as 1,0.7,0.5,0; got {args.psi!r}") from None
+    images = truncation_sheet(_model(args.run), psis, args.rows, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(sheet(images, len(psis)), args.out)
+    print(f"wrote {args.out}: {args.rows} samples at psi {', '.join(map(str, psis))}")
+    return 0
+
+
+def cmd_mix(args) -> int:
+    from ganforge.sdk import save_png
+    from ganforge_editing.latent_w import mixing_sheet, sheet
+
+    images = mixing_sheet(_model(args.run), args.rows, args.columns, args.mix_from, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(sheet(images, args.columns + 1), args.out)
+    print(f"wrote {args.out}: {args.rows} x {args.columns} mixes")
+    return 0
+
+
+def cmd_invert(args) -> int:
+    import torch
+    from safetensors.torch import save_file
+
+    from ganforge.sdk import build_lpips, comparison_sheet, save_png
+    from ganforge_editing.latent import psnr
+    from ganforge_editing.latent_w import invert
+
+    model = _model(args.run)
+    targets = _read_images(args.images, model)
+    lpips = build_lpips(args.lpips_net, args.lpips_weights, False, model.device) if args.lpips_weights else None
+    result = invert(model, targets, space=args.space, steps=args.steps, lr=args.lr, lpips=lpips, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_png(comparison_sheet([targets, result.images]), args.out / "sheet.png")
+    save_file({"ws": result.ws.contiguous()}, str(args.out / "styles.safetensors"),
+              metadata={"space": args.space, "files": ",".join(str(f) for f in args.images)})
+    quality = sum(psnr(result.images[i], targets[i]) for i in range(len(targets))) / len(targets)
+    print(f"wrote {args.out}: {len(targets)} images inverted into {args.space.upper()} ({result.distance} distance, "
+          f"{args.steps} steps; loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}), mean PSNR {quality:.2f} dB")
     return 0
 
 

@@ -244,13 +244,16 @@ class StyleGAN2Generator(nn.Module):
             ws = self.mapping.w_avg.to(ws.dtype).lerp(ws, psi)
         return ws
 
+    def synthesize(self, ws: Tensor) -> Tensor:
+        """Images of per-layer styles ``ws`` (N, num_ws, w_dim)."""
+        noise_mode = self.noise_mode or ("random" if self.training else "const")
+        image = self.synthesis(ws, noise_mode)
+        return image if self.training else image.clamp(-1, 1)  # as the references clamp when they write images
+
     def forward(self, z: Tensor, psi: Tensor | float | None = None, z_mix: Tensor | None = None,
                 mix_from: int | None = None, return_styles: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         ws = self.styles(z, psi, z_mix, mix_from)
-        noise_mode = self.noise_mode or ("random" if self.training else "const")
-        image = self.synthesis(ws, noise_mode)
-        if not self.training:
-            image = image.clamp(-1, 1)  # as the references clamp when they write images
+        image = self.synthesize(ws)
         return (image, ws) if return_styles else image
 
     @classmethod
