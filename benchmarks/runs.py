@@ -50,9 +50,9 @@ def recipe_sha256(recipe: str, overrides: list[str]) -> str:
 
 
 def _what_it_computes(resolved: dict) -> dict:
-    from ganforge.bench.store import portable
+    from ganforge.bench.store import portable, without_later_defaults
 
-    resolved = portable(resolved, REPO)
+    resolved = without_later_defaults(portable(resolved, REPO))
     resolved.pop("output", None)
     resolved.get("train", {}).pop("progress", None)
     for section, key, value in ADDED_LATER:  # settings that, left at their default, change nothing

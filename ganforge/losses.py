@@ -25,6 +25,7 @@ from torch import Tensor
 from ganforge import distributed
 from ganforge.errors import GanforgeDeprecationWarning, GanforgeError
 from ganforge.objective import Clock
+from ganforge.ramp import value_at
 
 
 class AdversarialLoss:
@@ -213,19 +214,19 @@ class GradientPenalty(Regulariser):
 class R1Penalty(Regulariser):
     """R1 (Mescheder et al. 2018): ``gamma / 2 * ||grad critic(x)||^2`` on real samples."""
 
-    def __init__(self, gamma: float = 10.0, every: int = 1, clock: Clock | None = None):
+    def __init__(self, gamma: Any = 10.0, every: int = 1, clock: Clock | None = None):
         super().__init__(every, clock)
-        self.gamma = gamma
+        self.gamma = gamma  # a number, or a Ramp read at the clock's step
 
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-        return 0.5 * self.gamma * _input_gradient(critic, real).pow(2).sum(1).mean()
+        return 0.5 * value_at(self.gamma, self.clock) * _input_gradient(critic, real).pow(2).sum(1).mean()
 
 
 class R2Penalty(R1Penalty):
     """R2 (Mescheder et al. 2018; with R1 in R3GAN): ``gamma / 2 * ||grad critic(x)||^2`` on generated samples."""
 
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
-        return 0.5 * self.gamma * _input_gradient(critic, fake).pow(2).sum(1).mean()
+        return 0.5 * value_at(self.gamma, self.clock) * _input_gradient(critic, fake).pow(2).sum(1).mean()
 
 
 # ---------------------------------------------------------------- losses outside the base class

@@ -38,10 +38,46 @@ def portable(value: Any, root: Path) -> Any:
     return value
 
 
+LATER_BY_TYPE: dict[str, list[tuple[str, Any]]] = {
+    "unet-generator": [("outer_bias", True), ("test_batch_stats", False)],
+    "resnet-generator": [("test_dropout", False), ("test_batch_stats", False)],
+    "pix2pixhd-generator": [("label_classes", 0), ("instance_edges", False)],
+}
+"""Settings of a component block of this type added after results were recorded, with the
+default that computes what those results did: at that default they are left out of a run's key,
+so the results stay found."""
+LATER_IN_OPTIM = [("beta2", None)]
+LATER_IN_AUGMENT = [("adaptive", None), ("probability", None)]
+
+
+def without_later_defaults(node: Any) -> Any:
+    """``node`` (a resolved recipe, or part of one) with the settings added later removed where
+    they hold the default that computes what earlier results did (in place; returned)."""
+    if isinstance(node, list):
+        for item in node:
+            without_later_defaults(item)
+    elif isinstance(node, dict):
+        for key, value in LATER_BY_TYPE.get(node.get("type"), []):
+            if node.get(key, value) == value:
+                node.pop(key, None)
+        for config in (node.get("optim") or {}).values() if isinstance(node.get("optim"), dict) else ():
+            for key, value in LATER_IN_OPTIM:
+                if isinstance(config, dict) and config.get(key, value) == value:
+                    config.pop(key, None)
+        augment = (node.get("train") or {}).get("augment") if isinstance(node.get("train"), dict) else None
+        for key, value in LATER_IN_AUGMENT if isinstance(augment, dict) else ():
+            if augment.get(key, value) == value:
+                augment.pop(key, None)
+        for item in node.values():
+            without_later_defaults(item)
+    return node
+
+
 def training_sha256(resolved: dict[str, Any], root: Path | None = None) -> str:
-    """Hash of what a resolved recipe computes: ``NOT_COMPUTING`` left out, and absolute paths
-    taken relative to ``root`` when given (see :func:`portable`)."""
-    kept = json.loads(json.dumps(resolved if root is None else portable(resolved, root)))
+    """Hash of what a resolved recipe computes: ``NOT_COMPUTING`` left out, settings added later
+    left out at their old defaults, and absolute paths taken relative to ``root`` when given (see
+    :func:`portable`)."""
+    kept = without_later_defaults(json.loads(json.dumps(resolved if root is None else portable(resolved, root))))
     for path in NOT_COMPUTING:
         node = kept
         for key in path[:-1]:

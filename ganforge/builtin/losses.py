@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ganforge.hookspecs import hookimpl
 from ganforge.params import Params, RecipePath
+from ganforge.ramp import Rampable, check_range
 
 
 class MinimaxParams(Params):
@@ -66,13 +67,16 @@ class GradientPenaltyParams(LazyRegulariserParams):
 class R1Params(LazyRegulariserParams):
     """R1: penalise the discriminator's gradient on real data (zero-centred)."""
 
-    gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
+    gamma: Rampable = Field(10.0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2), >= 0; or a ramp {start, end, until, shape} over training (R3GAN decays it).")
+
+    @field_validator("gamma")
+    @classmethod
+    def _gamma(cls, value):
+        return check_range(value, 0, None, "gamma")
 
 
-class R2Params(LazyRegulariserParams):
+class R2Params(R1Params):
     """R2: penalise the discriminator's gradient on generated data (zero-centred; R3GAN pairs it with R1)."""
-
-    gamma: float = Field(10.0, ge=0, description="Penalty weight (gamma; the loss is gamma / 2 * ||grad||^2).")
 
 
 class VGGPerceptualParams(Params):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
 from ganforge.params import Params
+from ganforge.ramp import Ramp, Rampable, check_range
 from ganforge.registry import ComponentSpec, Registry
 
 NET_KINDS = ("generator", "discriminator", "encoder")
@@ -66,6 +67,12 @@ class OptimConfig(Params):
     momentum: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="Momentum (sgd, rmsprop), in [0, 1).")
     eps: float = Field(1e-8, gt=0, le=1, allow_inf_nan=False, description="Numerical epsilon (adam, adamw, rmsprop).")
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="Learning-rate schedule.")
+    beta2: Ramp | None = Field(None, description="Adam's second beta over training, {start, end, until, shape} (R3GAN raises it from 0.9 to 0.99); overrides betas[1].")
+
+    @field_validator("beta2")
+    @classmethod
+    def _beta2(cls, value):
+        return check_range(value, 0, 0.9999999, "beta2") if value is not None else value
 
 
 class EMAConfig(Params):
@@ -99,6 +106,18 @@ class AugmentConfig(Params):
     policy: list[Literal["flip", "rotate90", "color", "translation", "cutout"]] = Field(
         ["color", "translation", "cutout"], min_length=1, description="Augmentations, applied in this order.")
     adaptive: AdaptiveConfig | None = Field(None, description="Apply each augmentation with an adaptive probability (ADA); null: always.")
+    probability: Rampable | None = Field(None, description="Apply each augmentation with this probability, or one ramped over training {start, end, until, shape} (R3GAN: 0 to 0.55); null: always (or ADA's).")
+
+    @field_validator("probability")
+    @classmethod
+    def _probability(cls, value):
+        return check_range(value, 0, 1, "probability") if value is not None else value
+
+    @model_validator(mode="after")
+    def _one_probability(self):
+        if self.adaptive is not None and self.probability is not None:
+            raise ValueError("give either `adaptive` (ADA steers the probability) or `probability` (fixed or ramped), not both")
+        return self
     translation: float = Field(0.125, gt=0, le=0.5, description="Largest shift as a fraction of the side.")
     cutout: float = Field(0.5, gt=0, le=1, description="Side of the cut-out square as a fraction of the image side.")
 

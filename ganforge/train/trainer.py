@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from ganforge import distributed
 from ganforge.augment import AdaptiveProbability, Augmented, DiffAugment
+from ganforge.ramp import value_at
 from ganforge.build import Run
 from ganforge.capabilities import ClosingTracker, ImageTracker, Tracker, require
 from ganforge.data.stream import BatchStream
@@ -184,8 +185,9 @@ class Trainer:
         if adaptive is not None:
             self.adaptive = AdaptiveProbability(adaptive.target, adaptive.interval, adaptive.speed_images,
                                                 self.config.batch_size, adaptive.initial)
-        return DiffAugment(config.policy, config.translation, config.cutout,
-                           probability=adaptive.initial if adaptive is not None else None)
+        probability = adaptive.initial if adaptive is not None else value_at(config.probability, self.run.ctx.clock) \
+            if config.probability is not None else None
+        return DiffAugment(config.policy, config.translation, config.cutout, probability=probability)
 
     def fit(self, resume: bool = False) -> int:
         """Train to ``train.steps``; returns the final step."""
@@ -252,6 +254,7 @@ class Trainer:
         generator phase on the last batch. Returns each phase's logs."""
         objective, clock, logs = self.run.objective, self.run.ctx.clock, []
         clock.step = step
+        self.follow_ramps(clock)
         for index in range(objective.d_steps):
             clock.d_step = step * objective.d_steps + index
             batch = next(batches)
@@ -259,8 +262,21 @@ class Trainer:
             logs.append(self.phase(objective.discriminators, objective.discriminator_loss, batch, generated))
             if self.adaptive is not None:
                 logs[-1].update(self.adapt(logs[-1]))
+            elif self.augment is not None and self.augment.probability is not None:
+                logs[-1]["augment/p"] = torch.tensor(self.augment.probability)
         logs.append(self.phase(objective.generators, objective.generator_loss, batch, generated))
         return logs
+
+    def follow_ramps(self, clock) -> None:
+        """Settings ramped over training (Adam's beta2, a fixed augmentation probability) at this step."""
+        for name, config in self.run.recipe.optim.items():
+            if config.beta2 is not None and name in self.run.optimizers:
+                beta2 = value_at(config.beta2, clock)
+                for group in self.run.optimizers[name].param_groups:
+                    group["betas"] = (group["betas"][0], beta2)
+        augment = self.config.augment
+        if augment is not None and augment.probability is not None:
+            self.augment.probability = value_at(augment.probability, clock)
 
     def adapt(self, logs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """ADA: feed this discriminator step's sign on reals (averaged over ranks) to the controller."""
@@ -475,10 +491,11 @@ class Trainer:
             return
         spread = [f"{name} ({config.schedule.type})" for name, config in self.run.recipe.optim.items()
                   if config.schedule.type in SPREAD_OVER_STEPS and name in self.run.optimizers]
+        spread += ramped_settings(self.run.recipe)
         if spread:
             raise RunFolderError(
-                f"train.steps changed from {saved_steps} to {steps}, and the learning rates of {', '.join(spread)} "
-                f"decay over train.steps: resuming would change the rates the first {saved_steps} steps were planned "
+                f"train.steps changed from {saved_steps} to {steps}, and {', '.join(spread)} move over train.steps "
+                f"(learning rates, ramps): resuming would change the values the first {saved_steps} steps were planned "
                 f"with. Keep train.steps={saved_steps}, or add --reschedule to spread the rest of the decay over "
                 f"{steps} steps (the weights then differ from a run trained {steps} steps from the start)")
 
@@ -566,3 +583,15 @@ class Trainer:
     def close(self) -> None:
         for tracker in self.closing_trackers:
             tracker.close()
+
+
+def ramped_settings(recipe: Any) -> list[str]:
+    """The settings of ``recipe`` that ramp over train.steps, by key path."""
+    from ganforge.ramp import Ramp
+
+    found = [f"optim.{name}.beta2 (ramp)" for name, config in recipe.optim.items() if config.beta2 is not None]
+    found += [f"losses.{name}.gamma (ramp)" for name, loss in recipe.losses.items()
+              if isinstance(getattr(loss, "gamma", None), Ramp)]
+    if recipe.train.augment is not None and isinstance(recipe.train.augment.probability, Ramp):
+        found.append("train.augment.probability (ramp)")
+    return found
