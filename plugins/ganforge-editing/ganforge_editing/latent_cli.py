@@ -282,7 +282,6 @@ def cmd_mix(args) -> int:
 
 
 def cmd_invert(args) -> int:
-    import torch
     from safetensors.torch import save_file
 
     from ganforge.sdk import build_lpips, comparison_sheet, save_png

@@ -12,7 +12,7 @@ from ganforge.build import build_run
 from ganforge.errors import GanforgeError
 from ganforge.pipeline import train
 from ganforge.recipe import recipe_from_data
-from ganforge_editing.data import downscale, upscale
+from ganforge_editing.data import upscale
 
 SR = {"type": "shapes-super-resolution", "size": 32, "length": 512, "factor": 2}
 

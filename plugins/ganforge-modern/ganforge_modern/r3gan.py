@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganforge.sdk import GanforgeError
-from ganforge_modern.stylegan2 import check_resolution
+from ganforge_modern.stylegan2 import check_resolution, image_info
 
 LEAK = 0.2
 ACTIVATION_GAIN = math.sqrt(2 / (1 + LEAK ** 2))
@@ -125,14 +125,18 @@ class DiscriminativeBasis(nn.Module):
         return self.linear(self.basis(x).flatten(1))
 
 
-def stage_settings(resolution: int, widths: list[int], cardinalities: list[int], blocks: list[int], net: str) -> int:
-    """The number of stages (4 px to the data's side); a located error when a list's length differs."""
+def stage_settings(resolution: int, widths: list[int] | None, cardinalities: list[int] | None,
+                   blocks: list[int] | None, net: str) -> tuple[list[int], list[int], list[int]]:
+    """(widths, cardinalities, blocks), one per stage from 4 px to the data's side (the paper's
+    CIFAR-10 nets where not given); a located error when a list's length differs."""
     stages = check_resolution(resolution, net) - 1
-    for name, values in (("widths", widths), ("cardinalities", cardinalities), ("blocks", blocks)):
+    settings = (("widths", widths or [768] * stages), ("cardinalities", cardinalities or [96] * stages),
+                ("blocks", blocks or [2] * stages))
+    for name, values in settings:
         if len(values) != stages:
             raise GanforgeError(f"{net}: `{name}` has {len(values)} entries, but {resolution} px images need one per "
                                 f"stage from 4 px up, {stages}; give {stages} values (e.g. {name}: {[values[0]] * stages})")
-    return stages
+    return tuple(values for _, values in settings)
 
 
 class R3GANGenerator(nn.Module):
@@ -143,15 +147,11 @@ class R3GANGenerator(nn.Module):
     def __init__(self, resolution: int, channels: int = 3, z_dim: int = 64, widths: list[int] | None = None,
                  cardinalities: list[int] | None = None, blocks: list[int] | None = None, expansion: int = 2):
         super().__init__()
-        stages = check_resolution(resolution, "r3gan-generator") - 1
-        widths = widths or [768] * stages
-        cardinalities = cardinalities or [96] * stages
-        blocks = blocks or [2] * stages
-        stage_settings(resolution, widths, cardinalities, blocks, "r3gan-generator")
+        widths, cardinalities, blocks = stage_settings(resolution, widths, cardinalities, blocks, "r3gan-generator")
         depth = sum(blocks)
         self.z_dim = z_dim
         self.stages = nn.ModuleList()
-        for i in range(stages):
+        for i in range(len(widths)):
             transition = GenerativeBasis(z_dim, widths[0]) if i == 0 else Upsample(widths[i - 1], widths[i])
             self.stages.append(nn.Sequential(transition, *[InvertedBottleneck(widths[i], cardinalities[i], expansion, depth)
                                                            for _ in range(blocks[i])]))
@@ -166,9 +166,7 @@ class R3GANGenerator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "R3GANGenerator":
-        info = ctx.data_info
-        if info is None or not info.is_image:
-            raise GanforgeError("r3gan-generator makes images; the recipe's data are not images")
+        info = image_info(ctx, "r3gan-generator")
         return cls(info.size, info.channels, params.z_dim, params.widths, params.cardinalities, params.blocks,
                    params.expansion)
 
@@ -180,12 +178,8 @@ class R3GANDiscriminator(nn.Module):
     def __init__(self, resolution: int, channels: int = 3, widths: list[int] | None = None,
                  cardinalities: list[int] | None = None, blocks: list[int] | None = None, expansion: int = 2):
         super().__init__()
-        stages = check_resolution(resolution, "r3gan-discriminator") - 1
-        widths = widths or [768] * stages
-        cardinalities = cardinalities or [96] * stages
-        blocks = blocks or [2] * stages
-        stage_settings(resolution, widths, cardinalities, blocks, "r3gan-discriminator")
-        depth = sum(blocks)
+        widths, cardinalities, blocks = stage_settings(resolution, widths, cardinalities, blocks, "r3gan-discriminator")
+        stages, depth = len(widths), sum(blocks)
         self.from_image = conv(channels, widths[0], 1)
         self.stages = nn.ModuleList()
         for i in range(stages):
@@ -201,7 +195,5 @@ class R3GANDiscriminator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "R3GANDiscriminator":
-        info = ctx.data_info
-        if info is None or not info.is_image:
-            raise GanforgeError("r3gan-discriminator judges images; the recipe's data are not images")
+        info = image_info(ctx, "r3gan-discriminator")
         return cls(info.size, info.channels, params.widths, params.cardinalities, params.blocks, params.expansion)

@@ -156,6 +156,15 @@ def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
     return min(channel_base // resolution, channel_max)
 
 
+def image_info(ctx, net: str):
+    """The data's description; a clear error for data that are not images."""
+    info = ctx.data_info
+    if info is None or not info.is_image:
+        raise GanforgeError(f"{net} works on images; the recipe's data are not images (use image data such as "
+                            "image-folder, shapes or stacked-mnist)")
+    return info
+
+
 def check_resolution(resolution: int, what: str) -> int:
     """log2 of the resolution; a located error unless it is a power of two of at least 4."""
     if resolution < 4 or resolution & (resolution - 1):
@@ -258,9 +267,7 @@ class StyleGAN2Generator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "StyleGAN2Generator":
-        info = ctx.data_info
-        if info is None or not info.is_image:
-            raise GanforgeError("stylegan2-generator makes images; the recipe's data are not images")
+        info = image_info(ctx, "stylegan2-generator")
         return cls(info.size, info.channels, params.z_dim, params.w_dim, params.mapping_layers, params.mapping_lr,
                    params.channel_base, params.channel_max, params.conv_clamp)
 
@@ -314,7 +321,5 @@ class StyleGAN2Discriminator(nn.Module):
 
     @classmethod
     def build(cls, params, ctx) -> "StyleGAN2Discriminator":
-        info = ctx.data_info
-        if info is None or not info.is_image:
-            raise GanforgeError("stylegan2-discriminator judges images; the recipe's data are not images")
+        info = image_info(ctx, "stylegan2-discriminator")
         return cls(info.size, info.channels, params.channel_base, params.channel_max, params.mbstd_group)

@@ -5,7 +5,6 @@ images (fixtures in tests/reference/, made by make_fixtures.py from the referenc
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import pickle
 from pathlib import Path

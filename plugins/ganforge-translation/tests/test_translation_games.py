@@ -4,7 +4,6 @@ image pools, and pix2pixHD trains coarse to fine; misconfigurations fail with th
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
