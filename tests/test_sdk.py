@@ -17,7 +17,7 @@ PLUGINS = REPO / "plugins"
 # Each core module's layer: a module may import from its own layer and those below, never above.
 LAYERS: list[tuple[str, ...]] = [
     ("ganforge.errors", "ganforge.version", "ganforge.params", "ganforge.hookspecs", "ganforge._deprecated",
-     "ganforge.capabilities", "ganforge.lazy"),
+     "ganforge.capabilities", "ganforge.lazy", "ganforge.ramp"),
     ("ganforge.files", "ganforge.weights", "ganforge.data.info", "ganforge.recipe.errors", "ganforge.recipe.yaml",
      "ganforge.plugins", "ganforge.registry"),
     ("ganforge.distributed", "ganforge.objective", "ganforge.data", "ganforge.samples", "ganforge.augment",
@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("ganforge.losses", "ganforge.adversarial", "ganforge.perceptual"),
     ("ganforge.build",),
     ("ganforge.eval", "ganforge.train"),
-    ("ganforge.pipeline", "ganforge.api", "ganforge.export", "ganforge.testing", "ganforge.preflight"),
+    ("ganforge.pipeline", "ganforge.api", "ganforge.export", "ganforge.testing", "ganforge.preflight",
+     "ganforge.importer"),
     ("ganforge.bench", "ganforge.scaffold", "ganforge.hookdoc", "ganforge.builtin", "ganforge.sdk", "ganforge.cli",
      "ganforge.__main__", "ganforge"),
 ]
