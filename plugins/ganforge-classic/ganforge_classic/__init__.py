@@ -17,6 +17,7 @@ _PUBLIC = {
     "AdversarialGame": "ganforge_classic.objectives",
     "Unconditional": "ganforge_classic.objectives",
     "balanced_subset": "ganforge_classic.semi_supervised",
+    "LabelledSubset": "ganforge_classic.semi_supervised",
     "labels_of": "ganforge_classic.semi_supervised",
     "Reconstructs": "ganforge_classic.codes",
     "MatchesPrior": "ganforge_classic.codes",

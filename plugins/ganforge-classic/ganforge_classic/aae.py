@@ -20,11 +20,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganforge.sdk import (
-    Batch, Conditioned, GanforgeError, Generated, JudgesCodes, Logs, Nets, NoiseInput, current_world,
-    generator_adversarial, rank_rand, rank_randn,
+    Batch, Conditioned, GanforgeError, Generated, JudgesCodes, Logs, Nets, NoiseInput, generator_adversarial, rank_rand, rank_randn,
 )
 from ganforge_classic.objectives import AdversarialGame, require_labels
-from ganforge_classic.semi_supervised import balanced_subset, labels_of
+from ganforge_classic.semi_supervised import LabelledSubset
 
 
 class Prior:
@@ -207,15 +206,8 @@ class SemiSupervisedAAE(AdversarialGame):
             if not isinstance(critic, JudgesCodes) or critic.code_dim != want:
                 raise GanforgeError(f"models.{name} judges codes of {want} values here; set its type: "
                                     f"code-discriminator with z_dim: {want}")
-        self.labelled_x = self.labelled_y = None
-        if ctx.data is not None:
-            if params.labels > len(ctx.data):
-                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
-            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed,
-                                    "the aae-semi-supervised objective")
-            items = [ctx.data[int(i)] for i in index]
-            self.labelled_x = torch.stack([item["x"] for item in items])
-            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+        self.subset = LabelledSubset(ctx.data, params.labels, self.classes, ctx.seed, params.labelled_batch,
+                                     "the aae-semi-supervised objective")
 
     def split(self, code: Tensor) -> tuple[Tensor, Tensor]:
         """(class logits, style) of E's output."""
@@ -243,14 +235,6 @@ class SemiSupervisedAAE(AdversarialGame):
         loss = class_loss + style_loss
         return loss, {"d/loss": loss.detach(), "d/class": class_loss.detach(), "d/style": style_loss.detach()}
 
-    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        if self.labelled_x is None:
-            raise GanforgeError("the aae-semi-supervised objective was built without data; it can sample and "
-                                "classify but not train")
-        n = max(1, self.p.labelled_batch // current_world().size)
-        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
-        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
-
     def generator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         generated = generated or self.generate(nets, batch)
         real = batch["x"]
@@ -258,7 +242,7 @@ class SemiSupervisedAAE(AdversarialGame):
         d_y, d_z = nets[self.p.class_discriminator], nets[self.p.style_discriminator]
         adversarial = (self.adversarial.generator(d_y(generated["y"]).float())
                        + self.adversarial.generator(d_z(generated["style"]).float()))
-        x, y = self.labelled(real.device)
+        x, y = self.subset.draw(real.device)
         logits = self.split(nets[self.encoder](x))[0].float()
         supervised = F.cross_entropy(logits, y)
         loss = (self.p.reconstruction_weight * reconstruction + self.p.adversarial_weight * adversarial

@@ -31,6 +31,33 @@ def balanced_subset(labels: Tensor, size: int, classes: int, seed: int,
     return torch.cat(chosen).sort().values
 
 
+class LabelledSubset:
+    """The labelled examples of a semi-supervised game: a class-balanced subset of ``size`` items
+    of the data, fixed by the seed, and batches drawn from it with replacement, each rank its
+    share of ``batch`` items. Built without data (a run rebuilt to sample or evaluate), it holds
+    nothing and drawing from it is an error naming ``who``."""
+
+    def __init__(self, data: Any, size: int, classes: int, seed: int, batch: int, who: str):
+        self.batch, self.who = batch, who
+        self.x: Tensor | None = None
+        self.y: Tensor | None = None
+        if data is None:
+            return
+        if size > len(data):
+            raise GanforgeError(f"labels: {size} is more than the {len(data)} items of the data")
+        items = [data[int(i)] for i in balanced_subset(labels_of(data), size, classes, seed, who)]
+        self.x = torch.stack([item["x"] for item in items])
+        self.y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+
+    def draw(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """A batch drawn with replacement: (images, labels), this rank's share."""
+        if self.x is None:
+            raise GanforgeError(f"{self.who} was built without data; it can generate and classify but not train")
+        n = max(1, self.batch // current_world().size)
+        index = (rank_rand(n) * len(self.x)).long().clamp_(max=len(self.x) - 1)
+        return self.x[index].to(device), self.y[index].to(device)
+
+
 def labels_of(data: Any) -> Tensor:
     """Every item's label: the adapter's ``labels`` array when it has one, else item by item."""
     if isinstance(data, LabelledData) and data.labels is not None:
@@ -56,30 +83,15 @@ class SemiSupervised(Unconditional):
                                 "npz with `labels:`); only `labels` of them are used as labels")
         check_aux(ctx.nets[params.discriminator], params.discriminator, self.classes, self.name,
                   "one logit per class of the data")
-        self.labelled_batch, self.supervised_weight = params.labelled_batch, params.supervised_weight
+        self.supervised_weight = params.supervised_weight
         self.feature_matching = params.feature_matching
-        self.labelled_x = self.labelled_y = None
-        if ctx.data is not None:  # None when the run is rebuilt only to sample or evaluate
-            if params.labels > len(ctx.data):
-                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
-            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed)
-            items = [ctx.data[int(i)] for i in index]
-            self.labelled_x = torch.stack([item["x"] for item in items])
-            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
+        self.subset = LabelledSubset(ctx.data, params.labels, self.classes, ctx.seed, params.labelled_batch,
+                                     "the semi-supervised objective")
 
     @staticmethod
     def real_logit(outputs: tuple[Tensor, Tensor]) -> Tensor:
         fake_class, classes = outputs
         return torch.logsumexp(classes.float(), 1) - fake_class.float()
-
-    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """A batch drawn (with replacement) from the labelled subset: this rank's share."""
-        if self.labelled_x is None:
-            raise GanforgeError("the semi-supervised objective was built without data; it can sample and "
-                                "classify but not train")
-        n = max(1, self.labelled_batch // current_world().size)
-        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
-        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
 
     def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d = nets[self.discriminators[0]]
@@ -87,7 +99,7 @@ class SemiSupervised(Unconditional):
         fake = self.fake(nets, batch, generated)
         real_logits, fake_logits = self.real_logit(d(real)), self.real_logit(d(fake))
         unsupervised = self.adversarial.discriminator(real_logits, fake_logits)
-        x, y = self.labelled(real.device)
+        x, y = self.subset.draw(real.device)
         classes = d(x)[1].float()
         supervised = F.cross_entropy(classes, y)
         loss = unsupervised + self.supervised_weight * supervised

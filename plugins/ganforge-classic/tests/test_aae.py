@@ -139,7 +139,7 @@ def semi_aae(tmp_path, name: str, steps: int = 3, **objective) -> dict:
 def test_the_semi_supervised_aae_learns_the_classes_from_two_labels_each(tmp_path, registry):
     recipe = semi_aae(tmp_path, "semi", steps=300)
     run = build_run(recipe_from_data(copy.deepcopy(recipe), registry).recipe, registry=registry)
-    assert torch.bincount(run.objective.labelled_y, minlength=8).tolist() == [2] * 8
+    assert torch.bincount(run.objective.subset.y, minlength=8).tolist() == [2] * 8
     x = torch.stack([run.data[i]["x"] for i in range(500)])
     y = torch.stack([run.data[i]["y"] for i in range(500)])
     folder = train(recipe_from_data(recipe, registry), registry=registry)

@@ -91,7 +91,7 @@ def test_acgan_and_semi_supervised_discriminators_classify_the_modes(tmp_path, r
     recipe = ring(tmp_path / "sgan", {"type": "semi-supervised", "labels": 8, "labelled_batch": 16},
                   discriminator={"aux_outputs": 8})
     folder, run, data = trained(recipe, registry)
-    labelled = build_run(recipe_from_data(recipe, registry).recipe, registry=registry).objective.labelled_y
+    labelled = build_run(recipe_from_data(recipe, registry).recipe, registry=registry).objective.subset.y
     assert sorted(labelled.tolist()) == list(range(8)), "one labelled example per class"
     with torch.no_grad():
         accuracy = float((run.objective.classify(run.nets, x).argmax(1) == y).float().mean())

@@ -18,10 +18,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganforge.sdk import (
-    AuxiliaryHead, Batch, GanforgeError, Generated, Logs, Nets, current_world, discriminator_adversarial,
-    generator_adversarial, mean_logit, rank_rand,
+    AuxiliaryHead, Batch, GanforgeError, Generated, Logs, Nets, discriminator_adversarial,
+    generator_adversarial, mean_logit,
 )
-from ganforge_classic import balanced_subset, labels_of
+from ganforge_classic import LabelledSubset
 from ganforge_translation import Translation
 
 
@@ -154,22 +154,8 @@ class CCGAN(ContextEncoder):
         if have != self.classes:
             raise GanforgeError(f"the ccgan objective's discriminator classifies the data's {self.classes} classes; "
                                 f"set models.{params.discriminator}.aux_outputs: {self.classes} (it has {have})")
-        self.labelled_x = self.labelled_y = None
-        if ctx.data is not None:  # None when the run is rebuilt only to sample or evaluate
-            if params.labels > len(ctx.data):
-                raise GanforgeError(f"labels: {params.labels} is more than the {len(ctx.data)} items of the data")
-            index = balanced_subset(labels_of(ctx.data), params.labels, self.classes, ctx.seed, "the ccgan objective")
-            items = [ctx.data[int(i)] for i in index]
-            self.labelled_x = torch.stack([item["x"] for item in items])
-            self.labelled_y = torch.stack([torch.as_tensor(item["y"]) for item in items]).long()
-
-    def labelled(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """A batch drawn (with replacement) from the labelled subset: this rank's share."""
-        if self.labelled_x is None:
-            raise GanforgeError("the ccgan objective was built without data; it can complete and classify but not train")
-        n = max(1, self.p.labelled_batch // current_world().size)
-        index = (rank_rand(n) * len(self.labelled_x)).long().clamp_(max=len(self.labelled_x) - 1)
-        return self.labelled_x[index].to(device), self.labelled_y[index].to(device)
+        self.subset = LabelledSubset(ctx.data, params.labels, self.classes, ctx.seed, params.labelled_batch,
+                                     "the ccgan objective")
 
     def discriminator_loss(self, nets: Nets, batch: Batch, generated: Generated | None = None) -> tuple[Tensor, Logs]:
         d = nets[self.discriminators[0]]
@@ -179,7 +165,7 @@ class CCGAN(ContextEncoder):
         fake = self.complete(batch["source"], generated["filled"].detach())
         (real_logits, _), (fake_logits, _) = d(batch["x"]), d(fake)
         adversarial = discriminator_adversarial(self.adversarial, real_logits, fake_logits)
-        x, y = self.labelled(real_logits.device)
+        x, y = self.subset.draw(real_logits.device)
         classes = d(x)[1].float()
         supervised = F.cross_entropy(classes, y)
         loss = self.p.adversarial_weight * adversarial + self.p.supervised_weight * supervised

@@ -56,7 +56,7 @@ def test_the_discriminator_learns_the_classes_from_the_labelled_subset_alone(tmp
     recipe = ccgan(tmp_path, "learn", steps=60)
     run = build_run(recipe_from_data(copy.deepcopy(recipe)).recipe)
     assert run.data[0]["y"].dim() == 0 and run.data.info.num_classes == 6, "inpainting data keeps its labels"
-    assert torch.bincount(run.objective.labelled_y, minlength=6).tolist() == [2] * 6
+    assert torch.bincount(run.objective.subset.y, minlength=6).tolist() == [2] * 6
     chance = held_out_accuracy(run, tmp_path / "held-out")
     folder = train(recipe_from_data(recipe))
     trained, _ = load_generator(folder.path)
