@@ -95,6 +95,15 @@ class Objective:
         """Restore what :meth:`state_dict` returned."""
 
 
+@torch.no_grad()
+def clip_weights(nets: Nets, names: tuple[str, ...], clip: float) -> None:
+    """Clamp every weight of the nets ``names`` to [-clip, clip] (WGAN's critic constraint; call it
+    from :meth:`Objective.after_step` with the names just trained that are critics)."""
+    for name in names:
+        for parameter in nets[name].parameters():
+            parameter.clamp_(-clip, clip)
+
+
 def truncated_normal(values: Tensor, threshold: float, generator: torch.Generator) -> Tensor:
     """Standard-normal ``values`` with every entry beyond +-``threshold`` redrawn until inside."""
     if threshold <= 0:

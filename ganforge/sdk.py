@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "Generated": "ganforge.objective",
     "Clock": "ganforge.objective",
     "truncated_normal": "ganforge.objective",
+    "clip_weights": "ganforge.objective",
     "BuildContext": "ganforge.build",
     # losses and regularisers
     "AdversarialLoss": "ganforge.losses",
@@ -193,7 +194,9 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
         AdversarialLoss, GradientPenalty, Hinge, LeastSquares, Minimax, NonSaturating, R1Penalty, R2Penalty,
         Regulariser, RelativisticAverage, RelativisticPairing, Wasserstein,
     )
-    from ganforge.objective import Batch, Clock, Generated, Logs, Nets, Objective, truncated_normal  # noqa: F401
+    from ganforge.objective import (  # noqa: F401
+        Batch, Clock, Generated, Logs, Nets, Objective, clip_weights, truncated_normal,
+    )
     from ganforge.params import ObjectiveParams, Params, RecipePath  # noqa: F401
     from ganforge.pipeline import train  # noqa: F401
     from ganforge.recipe import load_recipe  # noqa: F401

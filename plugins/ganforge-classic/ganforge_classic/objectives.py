@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ganforge.sdk import (
     AuxiliaryHead, Batch, GanforgeError, Generated, Logs, Nets, Objective, Wasserstein, generator_adversarial,
-    rank_rand, rank_randn,
+    clip_weights, rank_rand, rank_randn,
 )
 
 
@@ -131,7 +131,4 @@ class WeightClippedWGAN(Unconditional):
 
     @torch.no_grad()
     def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
-        for name in trained:
-            if name in self.discriminators:
-                for parameter in nets[name].parameters():
-                    parameter.clamp_(-self.clip, self.clip)
+        clip_weights(nets, tuple(n for n in trained if n in self.discriminators), self.clip)

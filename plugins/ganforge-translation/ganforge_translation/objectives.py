@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ganforge.sdk import (
     AdversarialLoss, Batch, Conditioned, GanforgeError, Generated, Logs, Nets, Objective, Wasserstein,
-    discriminator_adversarial,
+    clip_weights, discriminator_adversarial,
     generator_adversarial, mean_logit,
 )
 from ganforge_translation.hd import half
@@ -284,10 +284,7 @@ class DualGAN(CycleGAN):
 
     @torch.no_grad()
     def after_step(self, trained: tuple[str, ...], nets: Nets) -> None:
-        for name in trained:
-            if name in self.discriminators:
-                for parameter in nets[name].parameters():
-                    parameter.clamp_(-self.clip, self.clip)
+        clip_weights(nets, tuple(n for n in trained if n in self.discriminators), self.clip)
 
 
 @runtime_checkable
