@@ -166,7 +166,7 @@ class StyleGAN2Checkpoint:
         notes.append("sampling uses the stored constant noise (random noise while training); --truncation is psi in W")
         recipe = {
             "name": name,
-            "data": {"type": "image-folder", "root": self.params.data or f"datasets/{name}", "size": resolution,
+            "data": {"type": "image-folder", "root": str(Path(self.params.data or f"datasets/{name}").expanduser().resolve()), "size": resolution,
                      "channels": channels},
             "models": {"generator": {"type": "stylegan2-generator", **settings},
                        "discriminator": {"type": "stylegan2-discriminator", "channel_base": settings["channel_base"],

@@ -32,6 +32,11 @@ def tensors_only(state: dict[str, Any], source: Path) -> dict[str, Tensor]:
     return state
 
 
+def data_root(given: str | None, default: str) -> str:
+    """The recipe's data folder: ``--data`` or the reference's layout, from where the command runs."""
+    return str(Path(given or default).expanduser().resolve())
+
+
 def run_name(source: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(source).stem).strip("-")[:80] or "imported"
 
@@ -110,7 +115,7 @@ class JunyanzPix2Pix:
         a, b = (layout.input_nc, layout.output_nc) if p.direction == "AtoB" else (layout.output_nc, layout.input_nc)
         recipe = {
             "name": name,
-            "data": {"type": "paired-folder", "root": p.data or f"datasets/{name}/test", "direction": p.direction,
+            "data": {"type": "paired-folder", "root": data_root(p.data, f"datasets/{name}/test"), "direction": p.direction,
                      "load_size": size, "crop_size": size, "jitter": False, "channels_a": a, "channels_b": b},
             "models": {"generator": junyanz.generator_slot(layout, dropout=dropout, reference_eval=p.eval),
                        "discriminator": patchgan(layout.norm, conditional=True)},
@@ -171,7 +176,7 @@ class JunyanzCycleGAN(JunyanzPix2Pix):
                    **{k.replace("generator.", "g_ba.", 1): v for k, v in tensors_b.items()}}
         recipe = {
             "name": name,
-            "data": {"type": "unpaired-folder", "root": p.data or f"datasets/{name}", "split": "test",
+            "data": {"type": "unpaired-folder", "root": data_root(p.data, f"datasets/{name}"), "split": "test",
                      "direction": p.direction, "load_size": size, "crop_size": size, "jitter": False,
                      "channels_a": a, "channels_b": b},
             "models": {"g_ab": junyanz.generator_slot(layout_a, dropout=dropout_a, reference_eval=p.eval),
@@ -265,12 +270,12 @@ class Pix2PixHDCheckpoint:
         generator = {"type": "pix2pixhd-generator", "width": width, "global_downsamplings": downsamplings,
                      "global_blocks": len(blocks), "local_blocks": local_blocks, "local_enhancers": int(local),
                      "norm": "instance", "label_classes": label_nc, "instance_edges": instance}
-        root = p.data or f"datasets/{name}"
+        root = data_root(p.data, f"datasets/{name}")
         if label_nc:
             data = {"type": "label-maps", "root": root, "split": "test", "size": size, "instances": instance}
             source_channels = 1 + instance
         else:
-            data = {"type": "paired-folder", "root": p.data or f"datasets/{name}/test", "load_size": size,
+            data = {"type": "paired-folder", "root": data_root(p.data, f"datasets/{name}/test"), "load_size": size,
                     "crop_size": size, "jitter": False}
             source_channels = 3
             if instance:

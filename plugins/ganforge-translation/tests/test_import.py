@@ -277,8 +277,11 @@ def test_truncated_and_foreign_files_get_located_errors(tmp_path):
     assert not (tmp_path / "run").exists()  # nothing written by any of them
 
 
-def test_the_import_command(tmp_path, capsys):
+def test_the_import_command(tmp_path, capsys, monkeypatch):
     path, _, _ = reference_file(tmp_path, "junyanz_unet128_instance")
+    monkeypatch.chdir(tmp_path)  # --data is read from where the command runs
+    assert main(["import", "junyanz-pix2pix", str(path), "--out", "relative", "--data", "pairs", "--eval"]) == 0
+    assert ganforge.load(tmp_path / "relative").run.recipe.data.root == tmp_path / "pairs"
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("x")
     assert main(["import", "junyanz-pix2pix", str(path), "--out", str(tmp_path / "taken")]) == 1
