@@ -64,13 +64,20 @@ def read_junyanz(source: Path, params: Any, default_dropout: bool) -> tuple[Layo
     check_given(layout, params, source)
     if layout.dropout is not None:
         dropout = layout.dropout
+    elif params.no_dropout is not None:
+        dropout = not params.no_dropout
+    elif not params.eval:
+        raise GanforgeError(f"{source} is a {layout.netG} generator, whose dropout layers hold no tensors: the file "
+                            "cannot show whether it was trained with dropout, and without --eval the reference keeps "
+                            "dropout on when testing. Say which: --no_dropout false (trained with dropout, pix2pix's "
+                            "default) or --no_dropout true; or add --eval, where it makes no difference")
     else:
-        dropout = default_dropout if params.no_dropout is None else not params.no_dropout
+        dropout = default_dropout
     notes = [f"{source.name}: {layout.netG}, {layout.norm} norm, ngf {layout.ngf}, {layout.input_nc} -> "
              f"{layout.output_nc} channels (read from the file)"]
     if layout.kind == "unet" and params.no_dropout is None:
-        notes.append(f"dropout {'on' if dropout else 'off'}: the reference default for this format (a U-Net's "
-                     "dropout holds no tensors); pass --no_dropout or --no_dropout false if it was trained otherwise")
+        notes.append(f"dropout {'on' if dropout else 'off'} in the recipe (the format's default; with --eval it does "
+                     "not change the translations, only fine-tuning)")
     stale = [k for k in state if k.endswith(("running_mean", "running_var", "num_batches_tracked"))
              and layout.norm == "instance"]
     if stale:

@@ -257,7 +257,7 @@ class JunyanzPix2PixFormat(Params):
     netG: Literal["unet_128", "unet_256", "resnet_6blocks", "resnet_9blocks"] | None = Field(None, description="The generator architecture (detected; given, it is checked).")
     norm: Literal["batch", "instance"] | None = Field(None, description="Normalisation (detected; given, it is checked).")
     ngf: int | None = Field(None, ge=1, description="Channels of the first layer (detected; given, it is checked).")
-    no_dropout: bool | None = Field(None, description="Trained with --no_dropout. ResNet files show it; a U-Net's dropout holds no tensors, so it is pix2pix's default (dropout on) unless given.")
+    no_dropout: bool | None = Field(None, description="Trained with --no_dropout. ResNet files show it; a U-Net's dropout holds no tensors, so without --eval it must be given (true or false).")
     eval: bool = Field(False, description="Translate as the reference test script does with --eval (running batch-norm statistics, no dropout); without it, as the reference does by default (each image's own statistics, dropout on).")
     direction: Literal["AtoB", "BtoA"] = Field("AtoB", description="The --direction it was trained with: which half of A|B images is the source.")
     crop_size: int | None = Field(None, ge=1, description="Image side the net translates (default: 128 for unet_128, else 256, as the reference's test script).")

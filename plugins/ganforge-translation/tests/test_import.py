@@ -66,10 +66,12 @@ def test_without_eval_batch_norm_uses_each_images_own_statistics(tmp_path):
 
 def test_pix2pix_dropout_stays_on_without_eval(tmp_path):
     path, meta, _ = reference_file(tmp_path, "junyanz_unet256_batch_dropout_eval")
-    run, imported = import_checkpoint("junyanz-pix2pix", path, tmp_path / "run", {})
+    with pytest.raises(GanforgeError, match="cannot show whether it was trained with dropout.*--no_dropout false"):
+        import_checkpoint("junyanz-pix2pix", path, tmp_path / "run", {})  # it matters without --eval: asked
+    run, imported = import_checkpoint("junyanz-pix2pix", path, tmp_path / "run", {"no_dropout": "false"})
     recipe = ganforge.load(run).run.recipe
     assert recipe.models["generator"].test_dropout and recipe.models["generator"].test_batch_stats
-    assert any("dropout on" in note for note in imported.notes)
+    assert any("dropout stays on" in note for note in imported.notes)
     model = ganforge.load(run)
     x = seeded_images(tuple(meta["input"]), meta["seed"])
     torch.manual_seed(0)
