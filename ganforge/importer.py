@@ -115,15 +115,15 @@ def import_checkpoint(format_name: str, source: Path, out: Path, options: dict[s
                       registry: Any = None) -> tuple[Path, ImportedRun]:
     """Read ``source`` with format ``format_name`` and write the run folder ``out``. Nothing is
     written when any check fails. Returns (the folder, what was imported)."""
+    import yaml
     from pydantic import ValidationError
 
     from ganforge.build import build_run
+    from ganforge.files import atomic_write_text
     from ganforge.recipe import recipe_from_data
     from ganforge.registry import default_registry
     from ganforge.train.checkpoint import save_checkpoint
-    from ganforge.files import atomic_write_text
     from ganforge.train.rundir import manifest
-    import yaml
 
     registry = registry or default_registry()
     spec = registry.get("format", format_name)
@@ -132,7 +132,7 @@ def import_checkpoint(format_name: str, source: Path, out: Path, options: dict[s
     except ValidationError as exc:
         problems = "; ".join(f"--{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in exc.errors())
         raise CheckpointImportError(f"format {format_name} options: {problems}\noptions of {format_name}:\n"
-                           f"{format_options(spec.params)}") from None
+                                    f"{format_options(spec.params)}") from None
     reader = spec.build(params, None)
     require(reader, ReadsCheckpoints, "ganforge import", f"format {format_name!r}")
     source, out = Path(source), Path(out)
@@ -146,11 +146,11 @@ def import_checkpoint(format_name: str, source: Path, out: Path, options: dict[s
     held = sorted({key.split(".", 1)[0] for key in imported.tensors})
     for name in held:
         if name not in run.nets:
-            raise CheckpointImportError(f"the {format_name} reader gave tensors for a net {name!r} that its recipe does not build")
+            raise CheckpointImportError(f"the {format_name} reader gave tensors for a net {name!r} that its recipe "
+                                        "does not build")
         own = {k[len(name) + 1:]: v for k, v in imported.tensors.items() if k.startswith(name + ".")}
         check_tensors(run.nets[name], own, name, source)
-    generators = [g for g in run.objective.generators if g in run.nets]
-    if not any(g in held for g in generators):
+    if not any(g in held for g in run.objective.generators):
         raise CheckpointImportError(f"{source} gave no generator weights; nothing to import")
 
     sha = file_sha256(source)
