@@ -61,11 +61,20 @@ def penalty(d, x: torch.Tensor) -> torch.Tensor:
     return grad.square().sum([1, 2, 3])
 
 
+def gamma_and_every(run, loss: str, step: int) -> tuple[float, int]:
+    """A regulariser's gamma at ``step`` (it may be a ramp over the run) and its interval."""
+    from ganforge.objective import Clock
+    from ganforge.ramp import value_at
+
+    settings = run.recipe.losses[loss]
+    return value_at(settings.gamma, Clock(step=step, total_steps=run.recipe.train.steps)), settings.every
+
+
 def plain_stylegan2_step(run, real: torch.Tensor, step: int) -> None:
     """StyleGAN2 (no mixing, no path length, as the CIFAR-10 configuration): D step with lazy R1, G step."""
     g, d = run.nets["generator"], run.nets["discriminator"]
     opt_g, opt_d = run.optimizers["generator"], run.optimizers["discriminator"]
-    gamma, every = run.recipe.losses["r1"].gamma, run.recipe.losses["r1"].every
+    gamma, every = gamma_and_every(run, "r1", step)
     z = torch.randn(len(real), g.z_dim, device=real.device)
     fake = g(z)
     d.requires_grad_(True)
@@ -85,7 +94,7 @@ def plain_r3gan_step(run, real: torch.Tensor, step: int) -> None:
     """R3GAN: D step with RpGAN and lazy R1 + R2, then G step with RpGAN."""
     g, d = run.nets["generator"], run.nets["discriminator"]
     opt_g, opt_d = run.optimizers["generator"], run.optimizers["discriminator"]
-    gamma, every = run.recipe.losses["r1"].gamma, run.recipe.losses["r1"].every
+    gamma, every = gamma_and_every(run, "r1", step)
     fake = g(torch.randn(len(real), g.z_dim, device=real.device))
     d.requires_grad_(True)
     opt_d.zero_grad(set_to_none=True)
