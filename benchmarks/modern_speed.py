@@ -21,21 +21,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from translation_speed import paired_seconds
+from translation_speed import RandomItems, paired_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 CYCLE = 16
-
-
-class RandomImages(torch.utils.data.Dataset):
-    def __init__(self, info, length: int):
-        self.info, self.length = info, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> dict:
-        return {"x": torch.rand(self.info.shape, generator=torch.Generator().manual_seed(index)) * 2 - 1}
 
 
 def build(recipe: str, device: str, extra: list[str]):
@@ -48,7 +37,7 @@ def build(recipe: str, device: str, extra: list[str]):
     overrides = [f"train.device={device}", "train.augment=null", "eval.every=null", "output.trackers=[]", *extra]
     loaded = load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides)
     info = DataInfo(shape=(3, 32, 32))
-    data = RandomImages(info, 4 * loaded.recipe.train.batch_size)
+    data = RandomItems(info, 4 * loaded.recipe.train.batch_size)
     run = build_run(loaded.recipe, data_info=info)
     run.data = run.ctx.data = data
     return run, Trainer(run, RunFolder(Path("/tmp/ganforge-modern-speed")))

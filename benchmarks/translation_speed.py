@@ -26,7 +26,10 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parent.parent
 
 
-class RandomPairs(torch.utils.data.Dataset):
+class RandomItems(torch.utils.data.Dataset):
+    """Random images in [-1, 1] of the data's shape, with a source image for translation data;
+    item i is the same every time."""
+
     def __init__(self, info, length: int):
         self.info, self.length = info, length
 
@@ -35,8 +38,8 @@ class RandomPairs(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict:
         rng = torch.Generator().manual_seed(index)
-        return {"source": torch.rand(self.info.source_shape, generator=rng) * 2 - 1,
-                "x": torch.rand(self.info.shape, generator=rng) * 2 - 1}
+        item = {"source": torch.rand(self.info.source_shape, generator=rng) * 2 - 1} if self.info.is_translation else {}
+        return {**item, "x": torch.rand(self.info.shape, generator=rng) * 2 - 1}
 
 
 def build(recipe: str, batch_size: int, device: str):
@@ -50,7 +53,7 @@ def build(recipe: str, batch_size: int, device: str):
     overrides = [f"train.batch_size={batch_size}", f"train.device={device}", "eval.every=null", "output.trackers=[]"]
     loaded = load_recipe(REPO / "recipes" / f"{recipe}.yaml", overrides)
     info = DataInfo(shape=(3, 256, 256), source_shape=(3, 256, 256), paired=True)
-    data = RandomPairs(info, 4 * batch_size)
+    data = RandomItems(info, 4 * batch_size)
     run = build_run(loaded.recipe, data_info=info)
     run.data = run.ctx.data = run.objective.data = data
     return run, Trainer(run, RunFolder(Path("/tmp/ganforge-translation-speed")))
