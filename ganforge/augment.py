@@ -103,19 +103,21 @@ class AdaptiveProbability:
         self.step_size = batch_size * interval / speed_images
         self.p, self.signs, self.count = initial, 0.0, 0
 
-    def observe(self, real_sign: float) -> float | None:
-        """Record one discriminator step's mean sign on reals; returns r when the probability moved."""
-        self.signs += real_sign
+    def observe(self, real_sign: Any, average: Callable[[float], float] = lambda r: r) -> float | None:
+        """Record one discriminator step's mean sign on reals (a number, or a tensor summed where
+        it lives: read once an interval, not every step); returns r when the probability moved.
+        ``average`` combines r over ranks."""
+        self.signs = self.signs + real_sign
         self.count += 1
         if self.count < self.interval:
             return None
-        r = self.signs / self.count
+        r = average(float(self.signs) / self.count)
         self.p = min(max(self.p + (1 if r > self.target else -1 if r < self.target else 0) * self.step_size, 0.0), 1.0)
         self.signs, self.count = 0.0, 0
         return r
 
     def state_dict(self) -> dict:
-        return {"p": self.p, "signs": self.signs, "count": self.count}
+        return {"p": self.p, "signs": float(self.signs), "count": self.count}
 
     def load_state_dict(self, state: dict) -> None:
         self.p, self.signs, self.count = float(state["p"]), float(state["signs"]), int(state["count"])

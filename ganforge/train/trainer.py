@@ -285,8 +285,9 @@ class Trainer:
                                 f"{self.run.recipe.objective.type} objective does not log (d/real_sign); remove "
                                 "train.augment.adaptive, or use an objective that logs it (unconditional, conditional, "
                                 "stylegan2)")
-        sign = distributed.mean_across({"sign": float(logs["d/real_sign"])}, self.run.device)["sign"]
-        r = self.adaptive.observe(sign)
+        device = self.run.device
+        r = self.adaptive.observe(logs["d/real_sign"].detach().float(),
+                                  average=lambda value: distributed.mean_across({"r": value}, device)["r"])
         self.augment.probability = self.adaptive.p
         out = {"augment/p": torch.tensor(self.adaptive.p)}
         if r is not None:
