@@ -256,8 +256,8 @@ def cmd_interpolate(args) -> int:
 
 
 def cmd_truncation(args) -> int:
-    from ganforge.sdk import GanforgeError, save_png
-    from ganforge_editing.latent_w import sheet, truncation_sheet
+    from ganforge.sdk import GanforgeError, image_grid, save_png
+    from ganforge_editing.latent_w import truncation_sheet
 
     try:
         psis = [float(v) for v in args.psi.split(",") if v.strip()]
@@ -265,18 +265,18 @@ def cmd_truncation(args) -> int:
         raise GanforgeError(f"--psi takes comma-separated numbers, such as 1,0.7,0.5,0; got {args.psi!r}") from None
     images = truncation_sheet(_model(args.run), psis, args.rows, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_png(sheet(images, len(psis)), args.out)
+    save_png(image_grid(images, nrow=len(psis)), args.out)
     print(f"wrote {args.out}: {args.rows} samples at psi {', '.join(map(str, psis))}")
     return 0
 
 
 def cmd_mix(args) -> int:
-    from ganforge.sdk import save_png
-    from ganforge_editing.latent_w import mixing_sheet, sheet
+    from ganforge.sdk import image_grid, save_png
+    from ganforge_editing.latent_w import mixing_sheet
 
     images = mixing_sheet(_model(args.run), args.rows, args.columns, args.mix_from, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_png(sheet(images, args.columns + 1), args.out)
+    save_png(image_grid(images, nrow=args.columns + 1), args.out)
     print(f"wrote {args.out}: {args.rows} x {args.columns} mixes")
     return 0
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganforge.sdk import GanforgeError, StyleSpace, image_grid
+from ganforge.sdk import GanforgeError, StyleSpace
 
 
 def style_generator(model: Any) -> Any:
@@ -68,10 +68,6 @@ def mixing_sheet(model: Any, rows: int = 4, columns: int = 4, mix_from: int | No
         mixed = torch.cat([a[i:i + 1, :mix_from].expand(columns, -1, -1), b[:, mix_from:]], 1)
         cells.append(torch.cat([g.synthesize(a[i:i + 1]), g.synthesize(mixed)]))
     return torch.cat(cells).cpu()
-
-
-def sheet(images: Tensor, columns: int) -> Tensor:
-    return image_grid(images, nrow=columns)
 
 
 @dataclass

@@ -62,7 +62,7 @@ class StyleGAN2(Unconditional):
         """(mean squared deviation of |J^T y| from its running mean, the lengths): the Jacobian of
         the image with respect to w, probed with random images y scaled by 1/sqrt(pixels)."""
         images, ws = self.forward(nets, max(1, n // self.p.path_length_batch_shrink), device, return_styles=True)
-        probe = rank_randn(*images.shape[:1], *images.shape[1:], device=device) / math.sqrt(images.shape[2] * images.shape[3])
+        probe = rank_randn(*images.shape, device=device) / math.sqrt(images.shape[2] * images.shape[3])
         grad, = torch.autograd.grad((images * probe).sum(), ws, create_graph=True)
         lengths = grad.square().sum(2).mean(1).sqrt()
         mean = self.path_length_mean.to(device)
