@@ -44,6 +44,7 @@ def recipe(tmp_path, **train_settings) -> dict:
             "optim": {"generator": {"betas": [0.0, 0.9], "beta2": {"start": 0.9, "end": 0.99, "shape": "linear"}},
                       "discriminator": {}},
             "train": {"steps": 4, "batch_size": 4, "progress": False, "log_every": 1, "checkpoint_every": 2,
+                      "ema": {"half_life_images": {"start": 0.0, "end": 64.0}, "rampup": 0.5},
                       "augment": {"policy": ["flip"], "probability": {"start": 0.0, "end": 0.5, "shape": "linear"}},
                       **train_settings},
             "output": {"dir": str(tmp_path / "run"), "trackers": []}}
@@ -79,10 +80,12 @@ def test_ramped_runs_resume_bit_for_bit(tmp_path):
     again = recipe(tmp_path)
     again["output"]["dir"] = str(tmp_path / "stopped")
     resumed = train(recipe_from_data(again), resume=True).checkpoints
-    a, _, _ = load_checkpoint(list_checkpoints(straight)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(resumed)[-1])
+    a, ema_a, _ = load_checkpoint(list_checkpoints(straight)[-1])
+    b, ema_b, _ = load_checkpoint(list_checkpoints(resumed)[-1])
     assert list_checkpoints(resumed)[-1].name == "step_00000004"
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert ema_a.keys() == ema_b.keys() and all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+    assert any(not torch.equal(ema_a[k], a[k]) for k in ema_a if k in a)  # an average, not a copy
 
 
 def test_changing_the_horizon_of_a_ramp_is_refused_on_resume(tmp_path):
@@ -105,4 +108,29 @@ def test_ramps_out_of_range_are_located_errors(tmp_path, change, where):
     for section, value in change.items():
         data[section] = {**data[section], **value}
     with pytest.raises(RecipeError, match=where.replace(".", r"\.")):
+        recipe_from_data(data)
+
+
+def test_the_ema_half_life_gives_stylegan2s_decay_with_its_rampup():
+    from ganforge.recipe.model import EMAConfig
+
+    plain = EMAConfig(half_life_images=10_000)
+    assert plain.decay_at(1, 100, 32) == pytest.approx(0.5 ** (32 / 10_000))
+    ramped = EMAConfig(half_life_images=10_000, rampup=0.05)
+    assert ramped.decay_at(1, 100, 32) == 0.0  # nothing seen yet: a plain copy
+    assert ramped.decay_at(101, 1000, 32) == pytest.approx(0.5 ** (32 / (100 * 32 * 0.05)))  # capped at 5% of 3,200
+    assert ramped.decay_at(10_001, 20_000, 32) == pytest.approx(0.5 ** (32 / 10_000))  # the cap no longer bites
+    r3gan = EMAConfig(half_life_images={"start": 0.0, "end": 5e6, "shape": "linear"})
+    assert r3gan.decay_at(51, 100, 32) == pytest.approx(0.5 ** (32 / 2.5e6))  # half way along the ramp
+    assert EMAConfig(decay=0.99).decay_at(7, 10, 32) == 0.99
+
+
+@pytest.mark.parametrize("ema, message", [
+    ({"decay": 0.99, "half_life_images": 1000}, "either decay or half_life_images"),
+    ({"rampup": 0.05}, "set half_life_images too"),
+    ({"half_life_images": {"start": -1.0, "end": 10.0}}, "half_life_images must be"),
+])
+def test_contradictory_ema_settings_are_located_errors(tmp_path, ema, message):
+    data = recipe(tmp_path, ema=ema)
+    with pytest.raises(RecipeError, match=f"train\\.ema(.|\n)*{message}"):
         recipe_from_data(data)

@@ -48,6 +48,7 @@ default that computes what those results did: at that default they are left out 
 so the results stay found."""
 LATER_IN_OPTIM = [("beta2", None)]
 LATER_IN_AUGMENT = [("adaptive", None), ("probability", None)]
+LATER_IN_EMA = [("half_life_images", None), ("rampup", None)]
 
 
 def without_later_defaults(node: Any) -> Any:
@@ -64,10 +65,12 @@ def without_later_defaults(node: Any) -> Any:
             for key, value in LATER_IN_OPTIM:
                 if isinstance(config, dict) and config.get(key, value) == value:
                     config.pop(key, None)
-        augment = (node.get("train") or {}).get("augment") if isinstance(node.get("train"), dict) else None
-        for key, value in LATER_IN_AUGMENT if isinstance(augment, dict) else ():
-            if augment.get(key, value) == value:
-                augment.pop(key, None)
+        train = node.get("train") if isinstance(node.get("train"), dict) else {}
+        for section, later in (("augment", LATER_IN_AUGMENT), ("ema", LATER_IN_EMA)):
+            settings = train.get(section)
+            for key, value in later if isinstance(settings, dict) else ():
+                if settings.get(key, value) == value:
+                    settings.pop(key, None)
         for item in node.values():
             without_later_defaults(item)
     return node

@@ -76,10 +76,42 @@ class OptimConfig(Params):
 
 
 class EMAConfig(Params):
-    """Exponential moving average of the generator weights, used for samples."""
+    """Exponential moving average of the generator weights, used for samples: a fixed ``decay``
+    per step, or StyleGAN2's ``half_life_images`` (decay 0.5 ** (batch / half-life)) with its
+    ``rampup``; R3GAN ramps the half-life itself over training."""
 
-    decay: float = Field(0.999, gt=0, lt=1, description="EMA decay per update.")
+    decay: float = Field(0.999, gt=0, lt=1, description="EMA decay per update (when half_life_images is not set).")
     start: int = Field(0, ge=0, description="Step at which averaging starts (a plain copy before).")
+    half_life_images: Rampable | None = Field(
+        None, description="Half-life of the average in training images (StyleGAN2's ema_kimg x 1000), or a ramp "
+                          "{start, end, until, shape} (R3GAN: 0 to 5e6 on CIFAR-10); replaces decay.")
+    rampup: float | None = Field(
+        None, gt=0, description="Cap the half-life at this fraction of the images seen so far (StyleGAN2: 0.05), "
+                                "so early weights are forgotten fast; needs half_life_images.")
+
+    @field_validator("half_life_images")
+    @classmethod
+    def _half_life(cls, value):
+        return check_range(value, 0, None, "half_life_images") if value is not None else value
+
+    @model_validator(mode="after")
+    def _one_decay(self) -> "EMAConfig":
+        if self.half_life_images is not None and "decay" in self.model_fields_set:
+            raise ValueError("set either decay or half_life_images, not both (half_life_images gives the decay "
+                             "0.5 ** (batch_size / half_life) at each step)")
+        if self.rampup is not None and self.half_life_images is None:
+            raise ValueError("rampup caps half_life_images; set half_life_images too (StyleGAN2: 10000 with rampup 0.05)")
+        return self
+
+    def decay_at(self, step: int, total_steps: int, batch_size: int) -> float:
+        """The decay of the update that ends ``step`` (1-based) with a global ``batch_size``."""
+        if self.half_life_images is None:
+            return self.decay
+        setting = self.half_life_images
+        half_life = setting.at(step - 1, total_steps) if isinstance(setting, Ramp) else float(setting)
+        if self.rampup is not None:
+            half_life = min(half_life, (step - 1) * batch_size * self.rampup)
+        return 0.5 ** (batch_size / max(half_life, 1e-8))
 
 
 class NanRollbackConfig(Params):

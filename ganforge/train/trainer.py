@@ -139,7 +139,8 @@ class Trainer:
         objective = run.objective
         self.parallel = self.data_parallel()
         ema = self.config.ema
-        self.ema = EMA({n: run.nets[n] for n in objective.generators}, ema.decay, ema.start) if ema else None
+        self.ema = EMA({n: run.nets[n] for n in objective.generators},
+                       lambda step: ema.decay_at(step, self.config.steps, self.config.batch_size), ema.start) if ema else None
         self.trained = (*objective.generators, *objective.discriminators)
         self.adaptive: AdaptiveProbability | None = None
         self.augment = self.diff_augment()
@@ -593,6 +594,8 @@ def ramped_settings(recipe: Any) -> list[str]:
     found = [f"optim.{name}.beta2 (ramp)" for name, config in recipe.optim.items() if config.beta2 is not None]
     found += [f"losses.{name}.gamma (ramp)" for name, loss in recipe.losses.items()
               if isinstance(getattr(loss, "gamma", None), Ramp)]
+    if recipe.train.ema is not None and isinstance(recipe.train.ema.half_life_images, Ramp):
+        found.append("train.ema.half_life_images (ramp)")
     if recipe.train.augment is not None and isinstance(recipe.train.augment.probability, Ramp):
         found.append("train.augment.probability (ramp)")
     return found
