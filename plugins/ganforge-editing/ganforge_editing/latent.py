@@ -175,9 +175,9 @@ def save_encoder(encoder: nn.Module, out: Path, meta: dict[str, Any]) -> Path:
 # ----------------------------------------------------------------- attributes
 
 @torch.no_grad()
-def attribute_vectors(encoder: nn.Module, images: Tensor, labels: Tensor, names: list[str] | None = None) -> dict[str, Tensor]:
-    """For each class k: mean E(x) of images of class k minus mean E(x) of the others."""
-    codes = encoder(images)
+def attribute_vectors(codes: Tensor, labels: Tensor, names: list[str] | None = None) -> dict[str, Tensor]:
+    """For each class k: the mean latent (E(x) in Z, the projection in W) of images of class k
+    minus that of the others."""
     out = {}
     for k in labels.unique().tolist():
         inside = labels == k
@@ -195,14 +195,13 @@ def edit(z: Tensor, vectors: dict[str, Tensor], amounts: dict[str, float]) -> Te
     return z + sum(amount * vectors[name] for name, amount in amounts.items())
 
 
-def fit_attribute_probe(encoder: nn.Module, images: Tensor, labels: Tensor, names: list[str], *,
+def fit_attribute_probe(codes: Tensor, labels: Tensor, names: list[str], *,
                         steps: int = 500, lr: float = 0.01) -> dict[str, Tensor]:
     """A linear probe on the latents: softmax regression from standardised E(x) to the label's
     values (full-batch Adam). Attribute extraction reads an image's labels off it; the mean-
     difference vectors, which edits use, are far noisier classifiers (they ignore how the
     other factors spread the latents)."""
-    with torch.no_grad():
-        codes = encoder(images)
+    codes = codes.detach()
     mean, std = codes.mean(0), codes.std(0).clamp(min=1e-6)
     probe = nn.Linear(codes.shape[1], len(names))
     nn.init.zeros_(probe.weight), nn.init.zeros_(probe.bias)  # a convex problem: start deterministic
@@ -216,10 +215,10 @@ def fit_attribute_probe(encoder: nn.Module, images: Tensor, labels: Tensor, name
 
 
 @torch.no_grad()
-def rank_attributes(encoder: nn.Module, images: Tensor, names: list[str], probe: dict[str, Tensor]) -> list[list[tuple[str, float]]]:
-    """For each image, the attributes its latent carries, most likely first: the probe's
+def rank_attributes(codes: Tensor, names: list[str], probe: dict[str, Tensor]) -> list[list[tuple[str, float]]]:
+    """For each image's latent, the attributes it carries, most likely first: the probe's
     probability of each of ``names`` (the values of the label it was fitted on)."""
-    codes = (encoder(images) - probe["mean"]) / probe["std"]
+    codes = (codes.detach() - probe["mean"]) / probe["std"]
     probabilities = (codes @ probe["weight"].T + probe["bias"]).softmax(1)
     return [sorted(zip(names, row.tolist()), key=lambda item: -item[1]) for row in probabilities]
 
@@ -239,18 +238,21 @@ def matching(labels: dict[str, Tensor], where: dict[str, int]) -> Tensor:
 
 
 @torch.no_grad()
-def analogy(encoder: nn.Module, images: Tensor, sets: list[Tensor], *, rows: int = 4, per_row: int = 3,
-            seed: int = 0) -> Tensor:
-    """Latent arithmetic a - b + c (Radford et al. 2016) from three sets of images given as
-    masks: returns (1 + rows, 4, D) latents, columns a, b, c and a - b + c. Row 0 uses each
-    set's mean latent; each further row the mean of ``per_row`` members drawn at random, so
-    the rows show how much the answer depends on the examples chosen."""
+def check_analogy_sets(sets: list[Tensor]) -> None:
+    """Three masks, each selecting at least one image."""
     if len(sets) != 3:
         raise GanforgeError("an analogy needs three sets: a - b + c")
     for name, mask in zip("abc", sets):
         if int(mask.sum()) == 0:
             raise GanforgeError(f"set {name} selects no image; loosen its labels or use more --images")
-    codes = encoder(images)
+
+
+def analogy(codes: Tensor, sets: list[Tensor], *, rows: int = 4, per_row: int = 3, seed: int = 0) -> Tensor:
+    """Latent arithmetic a - b + c (Radford et al. 2016) from the latents of images and three
+    sets of them given as masks: returns (1 + rows, 4, D) latents, columns a, b, c and a - b + c. Row 0 uses each
+    set's mean latent; each further row the mean of ``per_row`` members drawn at random, so
+    the rows show how much the answer depends on the examples chosen."""
+    check_analogy_sets(sets)
     generator = torch.Generator().manual_seed(seed)
     table = []
     for row in range(1 + rows):

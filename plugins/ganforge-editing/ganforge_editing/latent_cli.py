@@ -10,12 +10,20 @@ from pathlib import Path
 from ganforge.sdk import Commands
 
 ENCODER_FILE, ATTRIBUTES_FILE = "encoder.safetensors", "attributes.safetensors"
+ATTRIBUTES_FILES = {"z": ATTRIBUTES_FILE, "w": "attributes-w.safetensors"}
 
 
 def add_latent_command(subparsers: Commands) -> None:
     p = subparsers.add_parser("latent", help="latent-space tools: interpolate, encode, attributes, arithmetic, edit, "
                                              "complete, degenerate, project; in W: truncation, mix, invert")
     sub = p.add_subparsers(dest="latent_command", metavar="COMMAND", required=True)
+
+    def space_options(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--space", choices=["z", "w"], default="z",
+                       help="z: through the encoder (`latent encode`); w: images projected into W (StyleGAN2)")
+        q.add_argument("--project-steps", type=int, default=200, help="with --space w: inversion steps per image")
+        q.add_argument("--lpips-weights", type=Path, help="with --space w: LPIPS weights for the projection "
+                                                          "(default: pixel error)")
 
     def command(name: str, help: str, handler) -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=help, description=help)
@@ -68,7 +76,8 @@ def add_latent_command(subparsers: Commands) -> None:
     q.add_argument("--factor", default="y", help="the data's label to use: y (classes) or a factor such as color")
     q.add_argument("--images", type=int, default=2000)
     q.add_argument("--encoder", type=Path, help=f"default <run>/{ENCODER_FILE}")
-    q.add_argument("--out", type=Path, help=f"default <run>/{ATTRIBUTES_FILE}")
+    q.add_argument("--out", type=Path, help=f"default <run>/{ATTRIBUTES_FILE} (in W: {ATTRIBUTES_FILES['w']})")
+    space_options(q)
 
     q = command("arithmetic", "vector arithmetic a - b + c between the mean latents of labelled sets of the run's data",
                 cmd_arithmetic)
@@ -79,6 +88,7 @@ def add_latent_command(subparsers: Commands) -> None:
     q.add_argument("--images", type=int, default=2000)
     q.add_argument("--encoder", type=Path)
     q.add_argument("--out", type=Path, required=True, help="sheet: a | b | c | a - b + c")
+    space_options(q)
 
     q = command("edit", "encode an image, add or remove attributes, decode; also ranks the attributes it carries", cmd_edit)
     q.add_argument("image", type=Path)
@@ -87,6 +97,7 @@ def add_latent_command(subparsers: Commands) -> None:
     q.add_argument("--encoder", type=Path)
     q.add_argument("--attributes", type=Path)
     q.add_argument("--out", type=Path, required=True, help="sheet: image | reconstruction | edit")
+    space_options(q)
 
     q = command("complete", "fill a centred hole of each image by optimising the latent (semantic inpainting)", cmd_complete)
     q.add_argument("images", type=Path, nargs="+")
@@ -175,6 +186,31 @@ def _selection(text: str, labels: dict, info) -> dict[str, int]:
     return where
 
 
+def _space(model, args):
+    """(encode, decode) of the latent space chosen by ``--space``: the trained encoder and the
+    generator in Z, projection and synthesis in W."""
+    if args.space == "w":
+        from ganforge.sdk import build_lpips
+        from ganforge_editing.latent_w import Projection
+
+        lpips = build_lpips("alex", args.lpips_weights, False, model.device) if args.lpips_weights else None
+        projection = Projection(model, steps=args.project_steps, lpips=lpips, seed=args.seed)
+        return projection, projection.generate
+    import torch
+
+    encoder = _load_encoder(model, args.encoder)
+
+    def encode(images):
+        with torch.no_grad():
+            return encoder(images)
+
+    def decode(z):
+        with torch.no_grad():
+            return model.generate({"z": z})
+
+    return encode, decode
+
+
 def _load_encoder(model, path: Path | None):
     from ganforge_classic import DCGANEncoder
     from safetensors import safe_open
@@ -192,15 +228,28 @@ def _load_encoder(model, path: Path | None):
     return encoder.eval()
 
 
-def _load_attributes(model, path: Path | None) -> tuple[dict, dict[str, tuple[list[str], dict]]]:
+def _load_attributes(model, path: Path | None, space: str = "z") -> tuple[dict, dict[str, tuple[list[str], dict]]]:
     """The attribute vectors, and for each factor they were made for, the label values it
     names (in order) and its linear probe."""
     from ganforge.sdk import GanforgeError
 
-    path = path or model.folder / ATTRIBUTES_FILE
+    path = path or model.folder / ATTRIBUTES_FILES[space]
     if not Path(path).is_file():
-        raise GanforgeError(f"no attribute vectors at {path}; make them with `ganforge latent attributes {model.folder}`")
+        raise GanforgeError(f"no attribute vectors at {path}; make them with "
+                            f"`ganforge latent attributes {model.folder}{' --space w' if space == 'w' else ''}`")
+    stored = _attributes_space(Path(path))
+    if stored != space:
+        raise GanforgeError(f"{path} holds attribute vectors in {stored.upper()}, not {space.upper()}; "
+                            f"use --space {stored}, or make vectors in {space.upper()} with "
+                            f"`ganforge latent attributes {model.folder} --space {space}`")
     return _read_attributes(Path(path), model)
+
+
+def _attributes_space(path: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as handle:
+        return (handle.metadata() or {}).get("space", "z")
 
 
 def _read_attributes(path: Path, model) -> tuple[dict, dict[str, tuple[list[str], dict]]]:
@@ -341,18 +390,20 @@ def cmd_attributes(args) -> int:
     from ganforge_editing.latent import attribute_vectors, fit_attribute_probe
 
     model = _model(args.run)
-    encoder = _load_encoder(model, args.encoder)
+    encoder, _ = _space(model, args)
     images, labels, info = _data(model, args.images, args.factor)
     labels, names = _names(labels, args.factor, info)
-    vectors = attribute_vectors(encoder, images, labels, names)
-    probe = fit_attribute_probe(encoder, images, labels, names)
-    out = args.out or model.folder / ATTRIBUTES_FILE
-    earlier, factors = _read_attributes(out, model) if out.is_file() else ({}, {})
+    codes = encoder(images)
+    vectors = attribute_vectors(codes, labels, names)
+    probe = fit_attribute_probe(codes, labels, names)
+    out = args.out or model.folder / ATTRIBUTES_FILES[args.space]
+    earlier, factors = _load_attributes(model, out, args.space) if out.is_file() else ({}, {})
     factors[args.factor] = (names, probe)  # this factor's values and probe replace its earlier ones; others stay
     tensors = {**earlier, **vectors}
     tensors.update({f"_probe/{factor}/{k}": v for factor, (_, p) in factors.items() for k, v in p.items()})
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(out),
-              metadata={"factors": json.dumps({factor: factor_names for factor, (factor_names, _) in factors.items()})})
+              metadata={"space": args.space,
+                        "factors": json.dumps({factor: factor_names for factor, (factor_names, _) in factors.items()})})
     kept = f"; kept the vectors of {', '.join(f for f in factors if f != args.factor)}" if len(factors) > 1 else ""
     print(f"wrote {out}: " + ", ".join(f"{k} (|v| {float(v.norm()):.2f})" for k, v in vectors.items()) + kept)
     return 0
@@ -362,16 +413,20 @@ def cmd_arithmetic(args) -> int:
     import torch
 
     from ganforge.sdk import comparison_sheet, save_png
-    from ganforge_editing.latent import analogy, matching
+    from ganforge_editing.latent import analogy, check_analogy_sets, matching
 
     model = _model(args.run)
-    encoder = _load_encoder(model, args.encoder)
     images, labels, info = _labelled_data(model, args.images)
     selections = [_selection(text, labels, info) for text in (args.a, args.b, args.c)]
     sets = [matching(labels, where) for where in selections]
-    table = analogy(encoder, images, sets, rows=args.rows, per_row=args.per_row, seed=args.seed)
+    check_analogy_sets(sets)
+    if args.space == "w":  # project only the images the three sets use
+        used = sets[0] | sets[1] | sets[2]
+        images, sets = images[used], [mask[used] for mask in sets]
+    encoder, decode = _space(model, args)
+    table = analogy(encoder(images), sets, rows=args.rows, per_row=args.per_row, seed=args.seed)
     with torch.no_grad():
-        pictures = model.generate({"z": table.flatten(0, 1)}).view(*table.shape[:2], *model.info.shape)
+        pictures = decode(table.flatten(0, 1)).view(*table.shape[:2], *model.info.shape)
     save_png(comparison_sheet([pictures[:, k] for k in range(4)]), args.out)
     sizes = ", ".join(f"{name}: {int(mask.sum())} images" for name, mask in zip("abc", sets))
     print(f"wrote {args.out} (a | b | c | a - b + c; row 1 from the sets' means, then {args.rows} rows from "
@@ -380,14 +435,13 @@ def cmd_arithmetic(args) -> int:
 
 
 def cmd_edit(args) -> int:
-    import torch
 
     from ganforge.sdk import GanforgeError, comparison_sheet, save_png
     from ganforge_editing.latent import edit, rank_attributes
 
     model = _model(args.run)
-    encoder = _load_encoder(model, args.encoder)
-    vectors, factors = _load_attributes(model, args.attributes)
+    vectors, factors = _load_attributes(model, args.attributes, args.space)
+    encoder, decode = _space(model, args)
     amounts = {}
     for item in args.add:
         name, _, amount = item.partition("=")
@@ -398,12 +452,11 @@ def cmd_edit(args) -> int:
     for name in args.remove:
         amounts[name] = amounts.get(name, 0.0) - 1.0
     image = _read_images([args.image], model)
-    with torch.no_grad():
-        z = encoder(image)
-        edited = model.generate({"z": edit(z, vectors, amounts)})
-        reconstruction = model.generate({"z": z})
+    code = encoder(image)
+    edited, reconstruction = decode(edit(code, vectors, amounts)), decode(code)
     save_png(comparison_sheet([image, reconstruction, edited]), args.out)
-    ranked = sorted((pair for names, probe in factors.values() for pair in rank_attributes(encoder, image, names, probe)[0]),
+    ranked = sorted((pair for names, probe in factors.values()
+                     for pair in rank_attributes(code, names, probe)[0]),
                     key=lambda pair: -pair[1])
     print(f"wrote {args.out} (image | reconstruction | edit); attributes it carries (probability): "
           + ", ".join(f"{name} {score:.2f}" for name, score in ranked[:5]))

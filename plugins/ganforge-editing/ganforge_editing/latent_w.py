@@ -112,3 +112,23 @@ def invert(model: Any, targets: Tensor, *, space: str = "w", steps: int = 300, l
         ws = (w.expand(-1, g.num_ws, -1) if space == "w" else w).detach()
         images = g.synthesize(ws)
     return Inversion(ws.cpu(), images.cpu(), losses, "lpips" if lpips is not None else "pixel")
+
+
+class Projection:
+    """The W space's encoder: images to one w each by :func:`invert` (in chunks), and back by
+    synthesis. Attribute vectors, edits and arithmetic in W use it as they use E in Z."""
+
+    def __init__(self, model: Any, *, steps: int = 200, lr: float = 0.05, lpips: Any = None, chunk: int = 64,
+                 seed: int = 0):
+        self.model, self.g = model, style_generator(model)
+        self.steps, self.lr, self.lpips, self.chunk, self.seed = steps, lr, lpips, chunk, seed
+
+    def __call__(self, images: Tensor) -> Tensor:
+        """(N, w_dim): each image's w."""
+        return torch.cat([invert(self.model, part, space="w", steps=self.steps, lr=self.lr, lpips=self.lpips,
+                                 seed=self.seed).ws[:, 0] for part in images.split(self.chunk)])
+
+    @torch.no_grad()
+    def generate(self, w: Tensor) -> Tensor:
+        """Images of ws (N, w_dim), the same w at every layer."""
+        return self.g.synthesize(w.to(self.model.device)[:, None].expand(-1, self.g.num_ws, -1)).cpu()

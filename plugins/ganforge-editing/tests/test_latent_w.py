@@ -100,3 +100,46 @@ def test_generators_without_a_w_space_are_told_so(tmp_path):
     train(recipe_from_data(recipe))
     with pytest.raises(GanforgeError, match="no W space"):
         latent_w.truncation_sheet(ganforge.load(folder), [1.0])
+
+
+def test_attribute_vectors_in_w_recover_a_known_direction(model):
+    """Images made from two clusters of styles, projected into W: the vector of the second
+    cluster points from the first toward it, and editing adds exactly that vector."""
+    from ganforge_editing.latent import attribute_vectors, edit
+
+    g = generator(model)
+    with torch.no_grad():
+        w = g.styles(model.inputs(2, 11)["z"])[:, 0]
+        direction = w[1] - w[0]
+        gen = torch.Generator().manual_seed(0)
+        ws = torch.cat([w[0] + 0.05 * torch.randn(4, 8, generator=gen), w[1] + 0.05 * torch.randn(4, 8, generator=gen)])
+        images = g.synthesize(ws[:, None].expand(-1, g.num_ws, -1))
+    projection = latent_w.Projection(model, steps=60, chunk=5)
+    codes = projection(images)
+    assert codes.shape == (8, 8)
+    vectors = attribute_vectors(codes, torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), ["first", "second"])
+    assert torch.nn.functional.cosine_similarity(vectors["second"], direction, dim=0) > 0.7
+    assert torch.allclose(edit(codes[0], vectors, {"second": 1.0}), codes[0] + vectors["second"])
+    again = projection.generate(codes)
+    assert (again - images).abs().mean() < (images[:4] - images[4:]).abs().mean() / 2
+
+
+def test_attributes_and_edits_in_w_from_the_command_line(model, tmp_path, capsys):
+    from ganforge.sdk import save_png, to_uint8
+
+    run = str(model.folder)
+    assert main(["latent", "attributes", run, "--space", "w", "--images", "8", "--project-steps", "5"]) == 0
+    written = model.folder / "attributes-w.safetensors"
+    assert written.is_file() and "wrote" in capsys.readouterr().out
+    save_png(to_uint8(model.sample(1, seed=5)[0]), tmp_path / "shape.png")
+    name = "hexagon"
+    assert main(["latent", "edit", run, str(tmp_path / "shape.png"), "--space", "w", "--add", f"{name}=+1",
+                 "--project-steps", "5", "--out", str(tmp_path / "edit.png")]) == 0
+    assert (tmp_path / "edit.png").is_file() and "attributes it carries" in capsys.readouterr().out
+    assert main(["latent", "arithmetic", run, "--space", "w", "--a", "y=hexagon", "--b", "y=octagon", "--c", "y=pentagon", "--images", "8",
+                 "--rows", "1", "--per-row", "1", "--project-steps", "5", "--out", str(tmp_path / "abc.png")]) == 0
+    assert (tmp_path / "abc.png").is_file()
+    # vectors made in W are not used in Z, and the command says so
+    assert main(["latent", "edit", run, str(tmp_path / "shape.png"), "--attributes", str(written), "--add", f"{name}=1",
+                 "--out", str(tmp_path / "z.png")]) == 1
+    assert "holds attribute vectors in W, not Z; use --space w" in capsys.readouterr().err
