@@ -81,6 +81,13 @@ def rank_rand(n: int, *shape: int, device: torch.device | str | None = None) -> 
     return torch.rand(n * world.size, *shape, device=device)[world.rank * n:(world.rank + 1) * n]
 
 
+def shared_rand(*shape: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Uniform [0, 1) draws that are the same on every rank (a decision made for the whole
+    global batch, such as whether this step mixes styles): the ranks' generators are seeded
+    alike and every rank draws alike."""
+    return torch.rand(*shape, device=device)
+
+
 def mean_across(values: dict[str, float], device: torch.device) -> dict[str, float]:
     """Average logged values over ranks (every rank calls this with the same keys)."""
     world = current_world()

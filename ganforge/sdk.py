@@ -116,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "current_world": "ganforge.distributed",
     "rank_randn": "ganforge.distributed",
     "rank_rand": "ganforge.distributed",
+    "shared_rand": "ganforge.distributed",
     "mean_across": "ganforge.distributed",
     "my_rows": "ganforge.distributed",
     "gather_rows": "ganforge.distributed",
@@ -181,7 +182,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.data.shapes import Shapes  # noqa: F401
     from ganforge.data.stream import BatchStream  # noqa: F401
     from ganforge.distributed import (  # noqa: F401
-        World, current_world, gather_rows, mean_across, my_rows, rank_rand, rank_randn,
+        World, current_world, gather_rows, mean_across, my_rows, rank_rand, rank_randn, shared_rand,
     )
     from ganforge.errors import DataError, GanforgeDeprecationWarning, GanforgeError, RunFolderError  # noqa: F401
     from ganforge.eval.evaluators import Evaluator  # noqa: F401

@@ -9,7 +9,7 @@ import math
 import torch
 from torch import Tensor
 
-from ganforge.sdk import Batch, GanforgeError, Generated, Logs, Nets, generator_adversarial, rank_rand, rank_randn
+from ganforge.sdk import Batch, GanforgeError, Generated, Logs, Nets, generator_adversarial, mean_across, rank_randn, shared_rand
 from ganforge_classic import Unconditional
 from ganforge_modern.stylegan2 import StyleGAN2Generator
 
@@ -38,9 +38,9 @@ class StyleGAN2(Unconditional):
         """G on fresh codes; with probability ``style_mixing`` a second code takes over from a random layer."""
         z = self.noise(n, device)
         z_mix = mix_from = None
-        if self.p.style_mixing and float(rank_rand(1, device=device)[0]) < self.p.style_mixing:
+        if self.p.style_mixing and float(shared_rand(1, device=device)[0]) < self.p.style_mixing:  # one choice for all ranks
             z_mix = self.noise(n, device)
-            mix_from = 1 + int(float(rank_rand(1, device=device)[0]) * (self.num_ws - 1))
+            mix_from = 1 + int(float(shared_rand(1, device=device)[0]) * (self.num_ws - 1))
         return nets[self.generators[0]](z, z_mix=z_mix, mix_from=mix_from, return_styles=return_styles)
 
     def path_length_due(self) -> bool:
@@ -66,7 +66,8 @@ class StyleGAN2(Unconditional):
         grad, = torch.autograd.grad((images * probe).sum(), ws, create_graph=True)
         lengths = grad.square().sum(2).mean(1).sqrt()
         mean = self.path_length_mean.to(device)
-        mean = mean + self.p.path_length_decay * (lengths.detach().mean() - mean)
+        seen = mean_across({"lengths": float(lengths.detach().mean())}, device)["lengths"]  # every rank's mean alike
+        mean = mean + self.p.path_length_decay * (seen - mean)
         self.path_length_mean = mean.detach().cpu()
         return (lengths - mean).square().mean(), lengths
 

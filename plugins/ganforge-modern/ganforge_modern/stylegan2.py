@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganforge.sdk import GanforgeError
+from ganforge.sdk import GanforgeError, rank_randn
 
 SQRT2 = math.sqrt(2.0)
 TAPS = (1.0, 3.0, 3.0, 1.0)
@@ -132,7 +132,7 @@ class StyledLayer(nn.Module):
     def forward(self, x: Tensor, w: Tensor, noise_mode: str) -> Tensor:
         x = self.conv(x, w)
         if noise_mode == "random":
-            x = x + torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype) * self.noise_strength
+            x = x + rank_randn(x.shape[0], 1, *x.shape[2:], device=x.device).to(x.dtype) * self.noise_strength
         elif noise_mode == "const":
             x = x + self.noise_const.to(x.dtype) * self.noise_strength
         return lrelu(x + self.bias.view(1, -1, 1, 1), self.conv_clamp)
