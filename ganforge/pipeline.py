@@ -17,6 +17,7 @@ from ganforge.errors import DataError, GanforgeError
 from ganforge.eval.session import data_fingerprint
 from ganforge.recipe import LoadedRecipe, recipe_from_data
 from ganforge.registry import Registry, default_registry
+from ganforge.train.fast import resolve_precision
 from ganforge.samples import render, save_png, to_uint8
 from ganforge.train.determinism import deterministic_algorithms
 from ganforge.train.checkpoint import find_checkpoint, load_checkpoint, unflatten_into
@@ -53,6 +54,7 @@ def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: b
     if world.is_main:
         record = manifest(resolved, loaded.source, str(run.device), run.ctx.data_info.to_json(), world_size=world.size)
         record["data_fingerprint"] = data_fingerprint(run.data, recipe.data)
+        record["precision"] = resolve_precision(recipe.train.precision, run.device)
         if isinstance(run.data, SkipsUnreadable):  # counted once, here, however often they are met again
             record["data_skipped"] = {"count": len(run.data.skipped), "files": [str(f) for f in run.data.skipped[:50]]}
         folder.start(resolved, record, resume=resume)

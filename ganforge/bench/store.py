@@ -49,6 +49,7 @@ so the results stay found."""
 LATER_IN_OPTIM = [("beta2", None)]
 LATER_IN_AUGMENT = [("adaptive", None), ("probability", None)]
 LATER_IN_EMA = [("half_life_images", None), ("rampup", None)]
+LATER_IN_TRAIN = [("channels_last", False), ("compile", False)]
 
 
 def without_later_defaults(node: Any) -> Any:
@@ -66,6 +67,9 @@ def without_later_defaults(node: Any) -> Any:
                 if isinstance(config, dict) and config.get(key, value) == value:
                     config.pop(key, None)
         train = node.get("train") if isinstance(node.get("train"), dict) else {}
+        for key, value in LATER_IN_TRAIN if "steps" in train else ():
+            if train.get(key, value) == value:
+                train.pop(key, None)
         for section, later in (("augment", LATER_IN_AUGMENT), ("ema", LATER_IN_EMA)):
             settings = train.get(section)
             for key, value in later if isinstance(settings, dict) else ():

@@ -24,8 +24,10 @@ class BatchStream:
     batches already taken from it, so a restored stream yields exactly what comes next."""
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, *, workers: int = 0,
-                 device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1):
+                 device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1,
+                 channels_last: bool = False):
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.memory_format = torch.channels_last if channels_last else torch.preserve_format
         self.workers, self.device = workers, torch.device(device)
         self.rank, self.world_size = rank, world_size
         self.per_rank = len(dataset) // world_size
@@ -77,7 +79,11 @@ class BatchStream:
         except GanforgeError as exc:
             raise type(exc)(without_worker_traceback(exc)) from None
         self.position += 1
-        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        return {k: self._move(v) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def _move(self, value: torch.Tensor) -> torch.Tensor:
+        image = value.dim() == 4 and value.is_floating_point()
+        return value.to(self.device, non_blocking=True, memory_format=self.memory_format if image else torch.preserve_format)
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}

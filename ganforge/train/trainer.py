@@ -31,6 +31,7 @@ from ganforge.train.checkpoint import (
     save_checkpoint, set_aside_newer, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
+from ganforge.train.fast import compile_in_place, resolve_precision, to_channels_last
 from ganforge.files import writing
 from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
@@ -132,10 +133,13 @@ class Trainer:
         if self.config.batch_size % self.world.size:
             raise GanforgeError(f"train.batch_size {self.config.batch_size} is the global batch; it must divide evenly "
                                 f"over the {self.world.size} ranks (for example {self.config.batch_size // self.world.size * self.world.size or self.world.size})")
-        self.precision = Precision(self.config.precision, run.device)
+        self.precision = Precision(resolve_precision(self.config.precision, run.device), run.device)
+        if self.config.channels_last:
+            to_channels_last(run.nets.values())
         self.stream = BatchStream(run.data, self.config.batch_size // self.world.size, run.recipe.seed,
                                   workers=self.config.workers, device=run.device,
-                                  rank=self.world.rank, world_size=self.world.size)
+                                  rank=self.world.rank, world_size=self.world.size,
+                                  channels_last=self.config.channels_last)
         objective = run.objective
         self.parallel = self.data_parallel()
         ema = self.config.ema
@@ -197,6 +201,8 @@ class Trainer:
         step = self.restore() if resume else self.seed_everything()
         fixed = objective.sample_inputs(config.sample_count, torch.Generator().manual_seed(run.recipe.seed))
         fixed = {k: v.to(run.device) for k, v in fixed.items()}
+        if config.compile:
+            compile_in_place(nets[name] for name in self.trained)
         meter, started, start_step = Meter(), time.perf_counter(), step
         progress = self._progress(step)
         with StopRequest() as stop:
@@ -204,6 +210,9 @@ class Trainer:
                 try:
                     for logs in self.train_step(step, self.stream):
                         meter.add(logs)
+                    if config.compile and step == start_step and main:
+                        print(f"train.compile: the first step took {time.perf_counter() - started:.1f} s "
+                              "(compiling the nets)", flush=True)
                 except torch.OutOfMemoryError:
                     raise OutOfMemory(
                         f"{run.device} ran out of memory at step {step + 1} with train.batch_size "

@@ -1,0 +1,43 @@
+"""The fast path, one setting each: ``train.precision: auto`` (bf16 where the device runs it
+natively, else fp32), ``train.channels_last`` (NHWC memory for convolutional nets and their
+image batches) and ``train.compile`` (``torch.compile`` of the trained nets, in place)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); emulated bf16 is
+    slower than fp32."""
+    import torch.cpu
+
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def resolve_precision(mode: str, device: torch.device) -> str:
+    """``auto`` as the device's fastest autocast dtype (``bf16`` or ``fp32``); other modes as they are."""
+    if mode != "auto":
+        return mode
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    return "fp32"
+
+
+def to_channels_last(nets: Iterable[nn.Module]) -> None:
+    """Store the 4-D weights of ``nets`` in channels-last order (values and state-dict keys unchanged)."""
+    for net in nets:
+        net.to(memory_format=torch.channels_last)
+
+
+def compile_in_place(nets: Iterable[nn.Module]) -> None:
+    """``torch.compile`` each net in place: its parameters, state-dict keys and checkpoints stay
+    those of the eager net; the first steps pay the compilation."""
+    for net in nets:
+        net.compile()

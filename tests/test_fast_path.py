@@ -1,0 +1,85 @@
+"""The fast path: train.precision auto (recorded in the manifest), channels-last memory and
+torch.compile, each resuming a stopped run to the weights of one trained straight."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from conftest import tiny_ring
+from ganforge.pipeline import train
+from ganforge.recipe import recipe_from_data
+from ganforge.train import fast
+from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
+
+
+def test_auto_precision_is_bf16_only_where_the_device_runs_it_natively(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(fast, "cpu_has_native_bf16", lambda: True)
+    assert fast.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(fast, "cpu_has_native_bf16", lambda: False)
+    assert fast.resolve_precision("auto", cpu) == "fp32"
+    assert fast.resolve_precision("fp16", cpu) == "fp16" and fast.resolve_precision("fp32", cpu) == "fp32"
+    assert fast.resolve_precision("auto", torch.device("mps")) == "fp32"
+
+
+def test_the_manifest_records_what_auto_chose(tmp_path, monkeypatch):
+    monkeypatch.setattr(fast, "cpu_has_native_bf16", lambda: True)
+    folder = train(recipe_from_data(tiny_ring(tmp_path, steps=2, checkpoint_every=2, precision="auto")))
+    assert json.loads((folder.path / "manifest.json").read_text())["precision"] == "bf16"
+
+
+def shapes(tmp_path, **train_settings) -> dict:
+    return {"name": "fast", "seed": 0, "data": {"type": "shapes", "size": 16, "length": 64},
+            "models": {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 8},
+                       "discriminator": {"type": "dcgan-discriminator", "width": 8}},
+            "objective": "unconditional",
+            "train": {"steps": 4, "batch_size": 8, "progress": False, "checkpoint_every": 2, "keep_checkpoints": 5,
+                      "sample_every": 100, **train_settings},
+            "output": {"dir": str(tmp_path / "run"), "trackers": []}}
+
+
+def straight_and_resumed(tmp_path, recipe) -> tuple[dict, dict]:
+    """The final weights of a run trained straight, and of the same run stopped after its first
+    checkpoint and resumed."""
+    straight = train(recipe_from_data(recipe(tmp_path))).checkpoints
+    shutil.copytree(tmp_path / "run", tmp_path / "stopped")
+    for later in list_checkpoints(tmp_path / "stopped" / "checkpoints")[1:]:
+        shutil.rmtree(later)
+    again = recipe(tmp_path)
+    again["output"]["dir"] = str(tmp_path / "stopped")
+    resumed = train(recipe_from_data(again), resume=True).checkpoints
+    return load_checkpoint(list_checkpoints(straight)[-1])[0], load_checkpoint(list_checkpoints(resumed)[-1])[0]
+
+
+def test_channels_last_trains_in_nhwc_and_resumes_bit_for_bit(tmp_path, monkeypatch):
+    from ganforge.train.trainer import Trainer
+
+    seen = []
+    original = Trainer.train_step
+
+    def watch(self, step, batches):
+        first = next(batches)
+        seen.append((first["x"].is_contiguous(memory_format=torch.channels_last),
+                     all(p.is_contiguous(memory_format=torch.channels_last)
+                         for p in self.run.nets["discriminator"].parameters() if p.dim() == 4)))
+        return original(self, step, iter([first, *[next(batches) for _ in range(self.run.objective.d_steps - 1)]]))
+
+    monkeypatch.setattr(Trainer, "train_step", watch)
+    a, b = straight_and_resumed(tmp_path, lambda path: shapes(path, channels_last=True))
+    assert seen and all(batch and weights for batch, weights in seen)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    plain = train(recipe_from_data({**shapes(tmp_path), "output": {"dir": str(tmp_path / "plain"), "trackers": []}}))
+    c = load_checkpoint(list_checkpoints(plain.checkpoints)[-1])[0]
+    assert all(torch.allclose(a[k].float(), c[k].float(), atol=1e-3) for k in a)  # the same training, other memory
+
+
+@pytest.mark.slow
+def test_a_compiled_run_resumes_bit_for_bit(tmp_path, capsys):
+    pytest.importorskip("torch._inductor", reason="torch.compile needs inductor")
+    a, b = straight_and_resumed(tmp_path, lambda path: tiny_ring(path, steps=4, checkpoint_every=2, compile=True))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert "train.compile: the first step took" in capsys.readouterr().out
