@@ -168,6 +168,21 @@ def test_sampling_imports_neither_torchvision_models_nor_dynamo(tmp_path, regist
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_the_quick_commands_import_no_torch(tmp_path):
+    """`--help`, `plugins`, `schema` and `validate --no-preflight` answer in well under a second:
+    they import neither torch nor torchvision (seconds), let alone torch._dynamo."""
+    code = ("import contextlib, io, sys; from ganforge.cli import main\n"
+            "for args in (['--help'], ['plugins'], ['schema'], ['validate', 'recipes/quickstart.yaml', '--no-preflight']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            main(args)\n"
+            "        except SystemExit:\n"
+            "            pass\n"
+            "    heavy = [m for m in ('torch', 'torchvision', 'torch._dynamo') if m in sys.modules]\n"
+            "    assert not heavy, (args, heavy)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
 def test_the_sample_grid_is_laid_out_as_torchvisions():
     import torch
     from torchvision.utils import make_grid as torchvision_grid
