@@ -242,3 +242,33 @@ def test_image_folder_attributes_from_a_csv_or_celeba_table(tmp_path):
         ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=csv), 0)
     with pytest.raises(DataError, match="attributes file .*nope.csv does not exist"):
         ImageFolder(ImageFolderParams(root=tmp_path / "img", attributes=tmp_path / "nope.csv"), 0)
+
+
+def test_fast_decode_reads_jpegs_at_a_reduced_scale_no_smaller_than_the_size(tmp_path, monkeypatch):
+    from ganforge.data import images
+
+    y, x = np.mgrid[0:320, 0:256]
+    pixels = np.stack([x % 256, y * 255 // 319, (x + y) % 256], -1).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "big.jpg", quality=95)
+    decoded = []
+    original = images.Image.Image.load
+
+    def watch(self):
+        decoded.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(images.Image.Image, "load", watch)
+    fast = ImageFolder(ImageFolderParams(root=tmp_path, size=64, fast_decode=True), seed=0)
+    decoded.clear()
+    item = fast[0]["x"]
+    assert decoded[0] == (64, 80)  # a quarter of 256 x 320: the smallest scale still 64 on its shorter side
+    plain = ImageFolder(ImageFolderParams(root=tmp_path, size=64), seed=0)
+    decoded.clear()
+    reference = plain[0]["x"]
+    assert decoded[0] == (256, 320)
+    assert item.shape == reference.shape == (3, 64, 64)
+    assert 0 < (item - reference).abs().mean() < 0.05  # nearly the same pixels, not quite
+    assert ImageFolder(ImageFolderParams(root=tmp_path, size=32, fast_decode=True), seed=0)[0]["x"].shape == (3, 32, 32)
+    assert fast.fingerprint() != plain.fingerprint()
+    with pytest.raises(ValueError, match="fast_decode decodes JPEGs no smaller than `size`"):
+        ImageFolderParams(root=tmp_path, fast_decode=True)

@@ -68,6 +68,15 @@ class ImageFolderParams(Params):
     offset: int = Field(0, ge=0, description="Skip the first N readable files (sorted); with limit, a held-out slice (offset: 3600, limit: 400).")
     on_error: Literal["raise", "skip"] = Field("raise", description="What to do with files that cannot be decoded (empty, truncated, not an image): raise an error naming them, or skip them with a warning.")
     seed: int | None = Field(None, description="Augmentation seed (default: the recipe seed).")
+    fast_decode: bool = Field(False, description="Decode JPEGs at a reduced scale (1/2, 1/4 or 1/8, never below `size`) "
+                                                 "before resizing: about 1.3x the images per second, slightly different "
+                                                 "pixels (part of the data's fingerprint). Needs `size`.")
+
+    @model_validator(mode="after")
+    def _fast_decode_needs_a_size(self) -> "ImageFolderParams":
+        if self.fast_decode and self.size is None:
+            raise ValueError("fast_decode decodes JPEGs no smaller than `size`; set size too (for example size: 64)")
+        return self
 
 
 class NpzParams(Params):

@@ -131,9 +131,12 @@ class ImageFolder(DataAdapter):
             digest.update(f"{self.archive[0].name}\0{file_sha256(self.archive[0])}\n".encode())
             for file in self.files:
                 digest.update(f"{file.relative_to(self.root)}\n".encode())
-            return f"seed={self.seed};decode=2;archive={digest.hexdigest()}" + self._attributes_fingerprint()
+            return f"seed={self.seed};{self._decoding()};archive={digest.hexdigest()}" + self._attributes_fingerprint()
         files = files_fingerprint(self.files, self.root)
-        return f"seed={self.seed};decode=2;files={files}" + self._attributes_fingerprint()
+        return f"seed={self.seed};{self._decoding()};files={files}" + self._attributes_fingerprint()
+
+    def _decoding(self) -> str:
+        return "decode=2;fast_decode" if self.p.fast_decode else "decode=2"
 
     def _attributes_fingerprint(self) -> str:
         return f";attributes={file_sha256(Path(self.p.attributes))}" if self.attributes else ""
@@ -152,7 +155,9 @@ class ImageFolder(DataAdapter):
             if source in self._unreadable:
                 continue
             try:
-                return open_image(self.files[source], self.p.channels, self._bytes(self.files[source])), source
+                at_least = self.size if self.p.fast_decode else None
+                return open_image(self.files[source], self.p.channels, self._bytes(self.files[source]),
+                                  at_least=at_least), source
             except UnreadableImage as exc:
                 if self.p.on_error == "raise":
                     raise

@@ -3,9 +3,10 @@ uint8 <-> [-1, 1] tensors."""
 
 from __future__ import annotations
 
+import io
+import math
 import struct
 import zlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +50,17 @@ def probe_image(path: Path, data: bytes | None = None) -> tuple[int, int]:
         raise UnreadableImage.at(path, describe_failure(exc, path, data)) from None
 
 
-def open_image(path: Path, channels: int, data: bytes | None = None) -> Image.Image:
+def open_image(path: Path, channels: int, data: bytes | None = None, *, at_least: int | None = None) -> Image.Image:
     """Decode an image file fully and convert it with :func:`convert`; an unreadable file is an
-    :class:`UnreadableImage` naming it and what is wrong."""
+    :class:`UnreadableImage` naming it and what is wrong. With ``at_least``, a JPEG is decoded at
+    the smallest of its 1/2, 1/4 and 1/8 scales whose shorter side is still ``at_least``."""
     try:
         with Image.open(path if data is None else io.BytesIO(data)) as image:
             _check_mode(image, path)
+            if at_least is not None and image.format == "JPEG":
+                width, height = image.size
+                shorter = min(width, height)
+                image.draft(image.mode, (math.ceil(width * at_least / shorter), math.ceil(height * at_least / shorter)))
             image.load()
             return convert(image, channels)
     except _DECODE_ERRORS as exc:
