@@ -272,3 +272,34 @@ def test_fast_decode_reads_jpegs_at_a_reduced_scale_no_smaller_than_the_size(tmp
     assert fast.fingerprint() != plain.fingerprint()
     with pytest.raises(ValueError, match="fast_decode decodes JPEGs no smaller than `size`"):
         ImageFolderParams(root=tmp_path, fast_decode=True)
+
+
+def test_the_decoded_cache_serves_later_epochs_without_decoding(tmp_path, monkeypatch):
+    from torch.utils.data import DataLoader
+
+    from ganforge.data import image_folder
+
+    _write_images(tmp_path / "images", ["a.png", "b.jpg", "c/d.png", "e.jpg"])
+    monkeypatch.setenv("GANFORGE_CACHE_DIR", str(tmp_path / "cache"))
+    plain = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, flip=True), seed=0)
+    cached = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, flip=True, cache=True), seed=0)
+    # loader workers fill the cache in their own processes
+    list(DataLoader(cached, batch_size=2, num_workers=2))
+    expected = []
+    for epoch in range(3):  # flips change with the epoch
+        plain.set_epoch(epoch)
+        expected.append([plain[i]["x"] for i in range(len(plain))])
+    decoded = []
+    original = image_folder.open_image
+    monkeypatch.setattr(image_folder, "open_image", lambda *a, **k: decoded.append(a[0]) or original(*a, **k))
+    again = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, flip=True, cache=True), seed=0)
+    for epoch in range(3):
+        again.set_epoch(epoch)
+        assert all(torch.equal(expected[epoch][i], again[i]["x"]) for i in range(len(plain)))
+    assert decoded == []
+    Image.fromarray(np.zeros((16, 20, 3), np.uint8)).save(tmp_path / "images" / "e.jpg")  # content changed
+    changed = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, cache=True), seed=0)
+    changed[3]
+    assert len(decoded) == 1  # a new cache file: the changed data is decoded afresh
+    with pytest.raises(ValueError, match="cache keeps one crop of each image, so it needs crop: center"):
+        ImageFolderParams(root=tmp_path / "images", size=8, crop="random", cache=True)

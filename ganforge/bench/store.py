@@ -42,7 +42,7 @@ LATER_BY_TYPE: dict[str, list[tuple[str, Any]]] = {
     "unet-generator": [("outer_bias", True), ("test_batch_stats", False)],
     "resnet-generator": [("test_dropout", False), ("test_batch_stats", False)],
     "pix2pixhd-generator": [("label_classes", 0), ("instance_edges", False)],
-    "image-folder": [("fast_decode", False)],
+    "image-folder": [("fast_decode", False), ("cache", False)],
 }
 """Settings of a component block of this type added after results were recorded, with the
 default that computes what those results did: at that default they are left out of a run's key,

@@ -72,10 +72,18 @@ class ImageFolderParams(Params):
                                                  "before resizing: about 1.3x the images per second, slightly different "
                                                  "pixels (part of the data's fingerprint). Needs `size`.")
 
+    cache: bool = Field(False, description="Keep each decoded, resized and cropped image in a memory-mapped uint8 file "
+                                           "($GANFORGE_CACHE_DIR, default ~/.cache/ganforge/decoded; keyed by the images' "
+                                           "content and these settings), so epochs after the first decode nothing. "
+                                           "Needs crop: center.")
+
     @model_validator(mode="after")
-    def _fast_decode_needs_a_size(self) -> "ImageFolderParams":
+    def _settings_that_need_others(self) -> "ImageFolderParams":
         if self.fast_decode and self.size is None:
             raise ValueError("fast_decode decodes JPEGs no smaller than `size`; set size too (for example size: 64)")
+        if self.cache and self.crop != "center":
+            raise ValueError("cache keeps one crop of each image, so it needs crop: center (a random crop changes "
+                             "every epoch); set crop: center or cache: false")
         return self
 
 

@@ -15,7 +15,8 @@ from torchvision.transforms import functional as TF
 
 from ganforge.data.attributes import read_attribute_table
 from ganforge.data.adapter import DataAdapter
-from ganforge.data.images import UnreadableImage, open_image, probe_image, to_tensor
+from ganforge.data.decoded_cache import DecodedCache
+from ganforge.data.images import UnreadableImage, open_image, probe_image, uint8_to_unit
 from ganforge.data.info import DataInfo
 from ganforge.data.listing import files_fingerprint, list_images, readable_images
 from ganforge.errors import DataError
@@ -71,6 +72,8 @@ class ImageFolder(DataAdapter):
         self.size = params.size or min(probe_image(self.files[0], self._bytes(self.files[0])))
         names = self.attributes.names if self.attributes else ()
         binary = self.attributes.binary if self.attributes else ()
+        self.cache = DecodedCache(f"{self.fingerprint()};{params.channels};{self.size};{params.crop}", len(self.files),
+                                  (self.size, self.size, params.channels)) if params.cache else None
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
                              num_classes=len(self.classes) if self.classes else None, class_names=self.classes,
                              factors=names, factor_names={n: (f"not {n}", n) for n, b in zip(names, binary) if b})
@@ -169,19 +172,25 @@ class ImageFolder(DataAdapter):
                         "see the warnings above for why")
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        image, source = self._load(index)
-        if self.p.size is not None or image.size != (self.size, self.size):
-            image = TF.resize(image, self.size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        width, height = image.size
-        if self.p.crop == "random":
-            top, left = int(rng.integers(height - self.size + 1)), int(rng.integers(width - self.size + 1))
-        else:
-            top, left = (height - self.size) // 2, (width - self.size) // 2
-        image = image.crop((left, top, left + self.size, top + self.size))
+        pixels = self.cache.get(index) if self.cache is not None else None
+        source = index  # only a readable file is ever cached
+        if pixels is None:
+            image, source = self._load(index)
+            if self.p.size is not None or image.size != (self.size, self.size):
+                image = TF.resize(image, self.size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
+            width, height = image.size
+            if self.p.crop == "random":
+                top, left = int(rng.integers(height - self.size + 1)), int(rng.integers(width - self.size + 1))
+            else:
+                top, left = (height - self.size) // 2, (width - self.size) // 2
+            pixels = np.asarray(image.crop((left, top, left + self.size, top + self.size)), dtype=np.uint8)
+            pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+            if self.cache is not None and source == index:
+                self.cache.put(index, pixels)
         if self.p.flip and rng.random() < 0.5:
-            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        item = {"x": to_tensor(image)}
+            pixels = pixels[:, ::-1]
+        item = {"x": uint8_to_unit(torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1))))}
         if self.classes:
             item["y"] = torch.tensor(self.labels[source])
         for name, value in zip(self.info.factors, self.attribute_rows[source] if self.attributes else ()):
