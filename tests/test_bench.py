@@ -5,8 +5,10 @@ runs of a deterministic suite giving identical numbers."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -235,13 +237,35 @@ def test_report_page_embeds_plots_and_samples_that_decode(finished_suite):
     assert "| gan | 2/2 |" in markdown and "PacGAN Table 1" in markdown and "BEYOND the spread" in markdown
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium package is not installed")
+CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--virtual-time-budget=10000"]  # virtual time: the page's load event has fired when it answers
+PAGE_CHECK = """<script>window.addEventListener("load", () => {
+  const images = [...document.images], tables = [...document.querySelectorAll("table")];
+  document.body.setAttribute("data-check", JSON.stringify({
+    images: images.length, decoded: images.filter(i => i.complete && i.naturalWidth > 50).length,
+    tables: tables.length, filled: tables.filter(t => t.rows.length > 1 && t.offsetHeight > 0).length}));
+});</script>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium package is not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium(finished_suite, tmp_path):
+    """The report as a user opens it: every table laid out with its rows, every image decoded
+    by the browser, and a screenshot that is not blank."""
     _, out, results = finished_suite
     html_path, _ = write_reports(results, out)
+    checked = tmp_path / "checked.html"
+    checked.write_text(html_path.read_text().replace("</body>", PAGE_CHECK + "</body>"))
+    dom = subprocess.run([*CHROMIUM, "--dump-dom", checked.as_uri()], check=True, timeout=120, capture_output=True,
+                         text=True).stdout
+    found = re.search(r'data-check="([^"]*)"', dom)
+    assert found, "the page's load event never fired"
+    check = json.loads(html.unescape(found.group(1)))
+    assert check["images"] == 6 and check["decoded"] == check["images"], check
+    assert check["tables"] >= 4 and check["filled"] == check["tables"], check
     shot = tmp_path / "report.png"
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=1200,2000", html_path.as_uri()], check=True, timeout=120, capture_output=True)
+    subprocess.run([*CHROMIUM, f"--screenshot={shot}", "--window-size=1200,2000", html_path.as_uri()], check=True,
+                   timeout=120, capture_output=True)
     assert len(np.unique(np.asarray(Image.open(shot).convert("L")))) > 10
 
 
