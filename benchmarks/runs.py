@@ -50,7 +50,8 @@ def recipe_sha256(recipe: str, overrides: list[str]) -> str:
 
 
 def _what_it_computes(resolved: dict) -> dict:
-    from ganforge.bench.store import portable, without_later_defaults
+    from ganforge.bench.store import portable
+    from ganforge.recipe.later import without_later_defaults
 
     resolved = without_later_defaults(portable(resolved, REPO))
     resolved.pop("output", None)

@@ -120,6 +120,24 @@ def test_resume_refuses_a_changed_recipe_and_an_empty_folder(tmp_path, registry)
         train(recipe_from_data(fresh, registry), registry=registry, resume=True)
 
 
+def test_a_run_started_before_a_setting_existed_resumes_and_a_changed_one_is_refused(tmp_path, registry):
+    """Settings added to recipes later (here train.channels_last and train.compile, and the EMA's
+    half-life) are absent from older run folders: at their defaults they are no change."""
+    import yaml
+
+    data = tiny_ring(tmp_path, steps=4, checkpoint_every=2, ema={"decay": 0.9})
+    folder = train(recipe_from_data(dict(data, train={**data["train"], "steps": 2}), registry), registry=registry)
+    saved = yaml.safe_load(folder.recipe_file.read_text())
+    for key in ("channels_last", "compile"):
+        del saved["train"][key]
+    del saved["train"]["ema"]["half_life_images"], saved["train"]["ema"]["rampup"]
+    folder.recipe_file.write_text(yaml.safe_dump(saved))
+    train(recipe_from_data(dict(data, train={**data["train"], "steps": 2}), registry), registry=registry, resume=True)
+    faster = dict(data, train={**data["train"], "steps": 2, "channels_last": True})
+    with pytest.raises(RunFolderError, match="recipe changed since the run started \\(train.channels_last\\)"):
+        train(recipe_from_data(faster, registry), registry=registry, resume=True)
+
+
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, registry):
     data = tiny_ring(tmp_path, steps=40, checkpoint_every=5, log_every=5)
     # The largest rate a recipe takes, with plain SGD: blows up within a few steps.

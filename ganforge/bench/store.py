@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ganforge.errors import GanforgeError
+from ganforge.recipe.later import without_later_defaults
 
 NOT_COMPUTING = (("name",), ("output",), ("train", "progress"), ("train", "workers"), ("train", "sync_batch_norm"),
                  ("eval",))
@@ -36,49 +37,6 @@ def portable(value: Any, root: Path) -> Any:
     if isinstance(value, str) and value.startswith("/"):
         return os.path.relpath(value, root)
     return value
-
-
-LATER_BY_TYPE: dict[str, list[tuple[str, Any]]] = {
-    "unet-generator": [("outer_bias", True), ("test_batch_stats", False)],
-    "resnet-generator": [("test_dropout", False), ("test_batch_stats", False)],
-    "pix2pixhd-generator": [("label_classes", 0), ("instance_edges", False)],
-    "image-folder": [("fast_decode", False), ("cache", False)],
-}
-"""Settings of a component block of this type added after results were recorded, with the
-default that computes what those results did: at that default they are left out of a run's key,
-so the results stay found."""
-LATER_IN_OPTIM = [("beta2", None)]
-LATER_IN_AUGMENT = [("adaptive", None), ("probability", None)]
-LATER_IN_EMA = [("half_life_images", None), ("rampup", None)]
-LATER_IN_TRAIN = [("channels_last", False), ("compile", False)]
-
-
-def without_later_defaults(node: Any) -> Any:
-    """``node`` (a resolved recipe, or part of one) with the settings added later removed where
-    they hold the default that computes what earlier results did (in place; returned)."""
-    if isinstance(node, list):
-        for item in node:
-            without_later_defaults(item)
-    elif isinstance(node, dict):
-        for key, value in LATER_BY_TYPE.get(node.get("type"), []):
-            if node.get(key, value) == value:
-                node.pop(key, None)
-        for config in (node.get("optim") or {}).values() if isinstance(node.get("optim"), dict) else ():
-            for key, value in LATER_IN_OPTIM:
-                if isinstance(config, dict) and config.get(key, value) == value:
-                    config.pop(key, None)
-        train = node.get("train") if isinstance(node.get("train"), dict) else {}
-        for key, value in LATER_IN_TRAIN if "steps" in train else ():
-            if train.get(key, value) == value:
-                train.pop(key, None)
-        for section, later in (("augment", LATER_IN_AUGMENT), ("ema", LATER_IN_EMA)):
-            settings = train.get(section)
-            for key, value in later if isinstance(settings, dict) else ():
-                if settings.get(key, value) == value:
-                    settings.pop(key, None)
-        for item in node.values():
-            without_later_defaults(item)
-    return node
 
 
 def training_sha256(resolved: dict[str, Any], root: Path | None = None) -> str:

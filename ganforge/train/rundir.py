@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import fcntl
 import hashlib
@@ -20,6 +21,7 @@ import yaml
 
 from ganforge.errors import RunFolderError
 from ganforge.files import atomic_write_text
+from ganforge.recipe.later import without_later_defaults
 
 RECIPE_FILE = "recipe.resolved.yaml"
 MANIFEST_FILE = "manifest.json"
@@ -88,7 +90,8 @@ class RunFolder:
             if not self.recipe_file.is_file():
                 raise RunFolderError(f"cannot resume: {self.recipe_file} is missing; "
                                      "is this the run folder of an earlier `ganforge train`?")
-            changed = diff_keys(yaml.safe_load(self.recipe_file.read_text()), resolved)
+            saved = without_later_defaults(yaml.safe_load(self.recipe_file.read_text()))
+            changed = diff_keys(saved, without_later_defaults(copy.deepcopy(resolved)))
             changed = [k for k in changed if not any(k[: len(p)] == p for p in RESUME_MAY_CHANGE)]
             if changed:
                 names = ", ".join(".".join(map(str, k)) for k in changed[:8])
