@@ -17,7 +17,7 @@ from conftest import REPO, write_recipe
 from ganforge.cli import main
 
 QUICKSTART = yaml.safe_load((REPO / "recipes" / "quickstart.yaml").read_text())
-SECONDS = 5.0
+SECONDS = 20.0  # a bound against runaway parsing (an alias bomb takes minutes), with room for a busy machine
 """Every case is answered within this."""
 
 
