@@ -184,7 +184,7 @@ class ImageFolder(DataAdapter):
                 top, left = int(rng.integers(height - self.size + 1)), int(rng.integers(width - self.size + 1))
             else:
                 top, left = (height - self.size) // 2, (width - self.size) // 2
-            pixels = np.asarray(image.crop((left, top, left + self.size, top + self.size)), dtype=np.uint8)
+            pixels = np.array(image.crop((left, top, left + self.size, top + self.size)), dtype=np.uint8)
             pixels = pixels[..., None] if pixels.ndim == 2 else pixels
             if self.cache is not None and source == index:
                 self.cache.put(index, pixels)
