@@ -37,7 +37,7 @@ def without_later_defaults(node: Any) -> Any:
                 if isinstance(config, dict) and config.get(key, value) == value:
                     config.pop(key, None)
         train = node.get("train") if isinstance(node.get("train"), dict) else {}
-        for key, value in LATER_IN_TRAIN if "steps" in train else ():
+        for key, value in LATER_IN_TRAIN:
             if train.get(key, value) == value:
                 train.pop(key, None)
         for section, later in (("augment", LATER_IN_AUGMENT), ("ema", LATER_IN_EMA)):
