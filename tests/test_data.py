@@ -297,6 +297,9 @@ def test_the_decoded_cache_serves_later_epochs_without_decoding(tmp_path, monkey
         again.set_epoch(epoch)
         assert all(torch.equal(expected[epoch][i], again[i]["x"]) for i in range(len(plain)))
     assert decoded == []
+    other_seed = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, flip=True, cache=True), seed=5)
+    other_seed[0]
+    assert decoded == []  # the cached pixels do not depend on the augmentation seed
     Image.fromarray(np.zeros((16, 20, 3), np.uint8)).save(tmp_path / "images" / "e.jpg")  # content changed
     changed = ImageFolder(ImageFolderParams(root=tmp_path / "images", size=8, cache=True), seed=0)
     changed[3]

@@ -72,8 +72,10 @@ class ImageFolder(DataAdapter):
         self.size = params.size or min(probe_image(self.files[0], self._bytes(self.files[0])))
         names = self.attributes.names if self.attributes else ()
         binary = self.attributes.binary if self.attributes else ()
-        self.cache = DecodedCache(f"{self.fingerprint()};{params.channels};{self.size};{params.crop}", len(self.files),
-                                  (self.size, self.size, params.channels)) if params.cache else None
+        self._content_hash: str | None = None
+        # the pixels depend on the files and the decode settings, not on the augmentation seed
+        self.cache = DecodedCache(f"{self._decoding()};{self._content()};{params.channels};{self.size};{params.crop}",
+                                  len(self.files), (self.size, self.size, params.channels)) if params.cache else None
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
                              num_classes=len(self.classes) if self.classes else None, class_names=self.classes,
                              factors=names, factor_names={n: (f"not {n}", n) for n, b in zip(names, binary) if b})
@@ -129,14 +131,20 @@ class ImageFolder(DataAdapter):
     def fingerprint(self) -> str:
         """The images' content: a hash of each file's name and bytes (of the archive's bytes
         and the member list for a .zip), so any added, removed or rewritten image changes it."""
-        digest = hashlib.sha256()
-        if self.archive is not None:
-            digest.update(f"{self.archive[0].name}\0{file_sha256(self.archive[0])}\n".encode())
-            for file in self.files:
-                digest.update(f"{file.relative_to(self.root)}\n".encode())
-            return f"seed={self.seed};{self._decoding()};archive={digest.hexdigest()}" + self._attributes_fingerprint()
-        files = files_fingerprint(self.files, self.root)
-        return f"seed={self.seed};{self._decoding()};files={files}" + self._attributes_fingerprint()
+        return f"seed={self.seed};{self._decoding()};{self._content()}"
+
+    def _content(self) -> str:
+        """The hash part of the fingerprint, read once per dataset (the decoded cache's key uses it too)."""
+        if self._content_hash is None:
+            if self.archive is not None:
+                digest = hashlib.sha256()
+                digest.update(f"{self.archive[0].name}\0{file_sha256(self.archive[0])}\n".encode())
+                for file in self.files:
+                    digest.update(f"{file.relative_to(self.root)}\n".encode())
+                self._content_hash = f"archive={digest.hexdigest()}" + self._attributes_fingerprint()
+            else:
+                self._content_hash = f"files={files_fingerprint(self.files, self.root)}" + self._attributes_fingerprint()
+        return self._content_hash
 
     def _decoding(self) -> str:
         return "decode=2;fast_decode" if self.p.fast_decode else "decode=2"
