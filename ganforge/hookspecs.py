@@ -86,6 +86,14 @@ def ganforge_register_formats(register: Register) -> None:
 
 
 @hookspec
+def ganforge_register_executors(register: Register) -> None:
+    """Register executors for ``ganforge bench``: factories ``(params, ctx) -> executor`` with
+    ``run(tasks, finished)`` that run each ``ganforge.sdk.BenchTask`` somewhere (this machine,
+    a Ray or Slurm cluster, a site's own scheduler) through ``ganforge.sdk.run_task``;
+    ``ctx`` is a ``ganforge.sdk.ExecutorContext``."""
+
+
+@hookspec
 def ganforge_kit_examples(folder: Path) -> list[dict]:
     """Tiny example recipes that use this plugin's components, for the conformance kit
     (``ganforge.testing``): each builds on CPU in a second. ``folder`` is a scratch folder for

@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "ganforge.builtin.data",
     "ganforge.builtin.losses",
     "ganforge.builtin.trackers",
+    "ganforge.builtin.executors",
     "ganforge.builtin.evaluators",
     "ganforge.builtin.stacked_mnist",
     "ganforge.builtin.commands",

@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "evaluator": "ganforge_register_evaluators",
     "tracker": "ganforge_register_trackers",
     "format": "ganforge_register_formats",
+    "executor": "ganforge_register_executors",
 }
 
 

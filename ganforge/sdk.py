@@ -65,6 +65,11 @@ _EXPORTS: dict[str, str] = {
     "atomic_write_text": "ganforge.files",
     "file_sha256": "ganforge.files",
     "writing": "ganforge.files",
+    # benchmark executors (no torch)
+    "BenchTask": "ganforge.bench.executor",
+    "Executor": "ganforge.bench.executor",
+    "ExecutorContext": "ganforge.bench.executor",
+    "run_task": "ganforge.bench.executor",
     # the objective contract
     "Objective": "ganforge.objective",
     "Nets": "ganforge.objective",
@@ -163,6 +168,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
     from ganforge.adversarial import discriminator_adversarial, generator_adversarial, mean_logit, scales  # noqa: F401
     from ganforge.api import Generator, load  # noqa: F401
+    from ganforge.bench.executor import BenchTask, Executor, ExecutorContext, run_task  # noqa: F401
     from ganforge.build import BuildContext  # noqa: F401
     from ganforge.builtin.data import ImageFolderParams, ShapesParams  # noqa: F401
     from ganforge.builtin.evaluators import HeldoutData  # noqa: F401

@@ -143,7 +143,7 @@ def test_a_finished_suite_is_not_trained_again(finished_suite):
     loaded, out, results = finished_suite
     lines = []
     again = run_suite(loaded, out, echo=lines.append)
-    assert lines[0].endswith("4 runs, 4 finished, 0 to run (1 at a time) in " + str(out))
+    assert lines[0].endswith("4 runs, 4 finished, 0 to run (local executor, 1 at a time) in " + str(out))
     assert again["summary"] == results["summary"]
 
 

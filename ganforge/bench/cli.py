@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ganforge.hookspecs import Commands
+
+if TYPE_CHECKING:
+    from ganforge.bench.executor import Executor
+    from ganforge.bench.suite import LoadedSuite
 
 
 def add_bench_command(subparsers: Commands) -> None:
@@ -14,7 +20,12 @@ def add_bench_command(subparsers: Commands) -> None:
                                           "interrupted ones), evaluate it, and gather the results and reports.")
     p.add_argument("suite", type=Path, help="suite YAML file, e.g. recipes/bench/mode-collapse.yaml")
     p.add_argument("--out", type=Path, help="output folder (default: runs/bench/<suite name>)")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (the CPU threads are shared out)")
+    p.add_argument("--jobs", type=int, help="runs trained at once (local: default 1, the CPU threads shared out; "
+                                            "ray and slurm: default as many as the cluster takes)")
+    p.add_argument("--executor", metavar="NAME", help="where the runs train: local (default), ray, slurm, or a "
+                                                      "plugin's (default: the suite's `executor:`)")
+    p.add_argument("--executor-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="an executor setting, e.g. address=auto or partition=gpu (repeatable)")
     p.add_argument("--only", nargs="+", metavar="RUN", help="run only these of the suite's runs")
     p.add_argument("--seeds", type=int, metavar="N", help="only the first N of the suite's seeds")
     p.add_argument("--baseline", type=Path, help="results.json (or its folder) of an earlier run to compare with")
@@ -40,9 +51,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.report_only:
         results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
     else:
+        executor = chosen_executor(loaded, args.executor, args.executor_set, out, args.jobs)
         try:
             results = run_suite(loaded, out, jobs=args.jobs, only=args.only, seeds=seeds, baseline=args.baseline,
-                                store=store)
+                                store=store, executor=executor)
         except GanforgeError as exc:
             failure = exc
             results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
@@ -56,3 +68,37 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if failure is not None:
         raise failure
     return 0
+
+
+def chosen_executor(loaded: "LoadedSuite", name: str | None, settings: list[str], out: Path,
+                    jobs: int | None) -> "Executor":
+    """The executor named on the command line (else the suite's), with its settings: the suite's
+    when it names the same one, then each ``--executor-set KEY=VALUE``."""
+    import yaml
+    from pydantic import ValidationError
+
+    from ganforge.bench.executor import ExecutorContext
+    from ganforge.errors import GanforgeError
+    from ganforge.registry import UnknownComponent, default_registry
+
+    slot = loaded.executor_slot
+    if name is not None and name != slot["type"]:
+        slot = {"type": name}
+    for item in settings:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise GanforgeError(f"--executor-set {item!r}: give KEY=VALUE, e.g. --executor-set address=auto")
+        slot[key.strip()] = yaml.safe_load(value)
+    registry = default_registry()
+    try:
+        spec = registry.get("executor", slot["type"])
+    except UnknownComponent:
+        raise GanforgeError(f"--executor: {registry.unknown_message('executor', slot['type'])}") from None
+    try:
+        params = spec.params.model_validate({k: v for k, v in slot.items() if k != "type"})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or slot['type']}: {e['msg']}"
+                             for e in exc.errors(include_url=False))
+        raise GanforgeError(f"executor {slot['type']}: {problems} (settings come from the suite's `executor:` and "
+                            "--executor-set; `ganforge schema` lists them)") from None
+    return spec.build(params, ExecutorContext(out=out.resolve(), jobs=jobs, suite=loaded.suite.name))

@@ -8,11 +8,11 @@ import base64
 import html
 import importlib.util
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 from ganforge.bench.aggregate import format_stats
+from ganforge.bench.curves import curves_of
 from ganforge.files import atomic_write_text
 
 REPORT_FILE, SUMMARY_FILE = "report.html", "summary.md"
@@ -136,69 +136,45 @@ def _figure_png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line of a killed run
-    return rows
-
-
-def loss_plot(run: str, folders: list[Path]) -> bytes | None:
+def loss_plot(run: str, curves: list[dict]) -> bytes | None:
     """Every loss of every seed against the step (one colour per loss, one line per seed)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     colours: dict[str, Any] = {}
     drawn = False
-    for folder in folders:
-        records = [r for r in _read_jsonl(folder / "metrics.jsonl") if "event" not in r]
-        keys = sorted({k for r in records for k in r if "loss" in k})
-        for key in keys:
-            points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+    for index, seed in enumerate(curves):
+        for key, points in sorted(seed.get("losses", {}).items()):
             if not points:
                 continue
             colour = colours.setdefault(key, f"C{len(colours) % 10}")
             steps, values = zip(*points)
-            ax.plot(steps, values, color=colour, alpha=0.7, linewidth=1,
-                    label=key if folder == folders[0] else None)
+            ax.plot(steps, values, color=colour, alpha=0.7, linewidth=1, label=key if index == 0 else None)
             drawn = True
     if not drawn:
         plt.close(fig)
         return None
-    ax.set(xlabel="step", ylabel="loss", title=f"{run}: losses ({len(folders)} seeds)")
+    ax.set(xlabel="step", ylabel="loss", title=f"{run}: losses ({len(curves)} seeds)")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return _figure_png(fig)
 
 
-def eval_plot(run: str, folders: list[Path]) -> bytes | None:
-    """Each metric evaluated during training against the step (one panel per metric)."""
+def eval_plot(run: str, curves: list[dict]) -> bytes | None:
+    """Each metric evaluated during training against the step (one panel per metric, one line per seed)."""
     import matplotlib.pyplot as plt
 
-    series: dict[str, list[tuple[Path, list[tuple[int, float]]]]] = {}
-    for folder in folders:
-        file = folder / "eval.json"
-        try:
-            records = json.loads(file.read_text()) if file.is_file() else []
-        except json.JSONDecodeError:
-            records = []
-        records = [r for r in records if r.get("source") == "train"]
-        for key in sorted({k for r in records for k in r.get("metrics", {})}):
-            points = [(r["step"], r["metrics"][key]) for r in records
-                      if isinstance(r["metrics"].get(key), (int, float))]
+    series: dict[str, list[list[list[float]]]] = {}
+    for seed in curves:
+        for key, points in sorted(seed.get("eval", {}).items()):
             if len(points) > 1:
-                series.setdefault(key, []).append((folder, points))
+                series.setdefault(key, []).append(points)
     if not series:
         return None
     keys = list(series)[:6]
     fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
     for ax, key in zip(axes[0], keys):
-        for _, points in series[key]:
+        for points in series[key]:
             steps, values = zip(*points)
             ax.plot(steps, values, marker="o", markersize=3, linewidth=1, alpha=0.8)
         ax.set(xlabel="step", title=key)
@@ -264,19 +240,22 @@ def render_html(results: dict[str, Any]) -> str:
         folders = [Path(r["folder"]) for r in done if r.get("from", "folder") == "folder"]
         parts.append(f"<h2>{html.escape(run)}</h2>")
         if len(done) > len(folders):
-            parts.append(f"<p>{len(done) - len(folders)} seed(s) from the results store: numbers only, their run "
-                         "folders are on the machines that trained them.</p>")
+            hosts = sorted({r.get("host") or "another machine" for r in done if r.get("from") == "store"})
+            parts.append(f"<p>{len(done) - len(folders)} seed(s) from the results store (trained on "
+                         f"{html.escape(', '.join(hosts))}): curves from the store, samples only where a run folder "
+                         "is here.</p>")
         if not done:
             parts.append("<p>No finished seed yet.</p>")
-        if not folders:
             continue
-        figures = []
-        drawn = [(loss_plot(run, folders), "losses"), (eval_plot(run, folders), "evaluation during training")] \
+        curves = [curves_of(r) for r in done]
+        drawn = [(loss_plot(run, curves), "losses"), (eval_plot(run, curves), "evaluation during training")] \
             if plots else []
-        for png, caption in (*drawn, (sample_grid(folders[0]), f"samples at the last step ({folders[0].name})")):
-            if png is not None:
-                figures.append(f"<figure>{_img(png, f'{run} {caption}')}<figcaption>{html.escape(caption)}</figcaption></figure>")
-        parts.append(f"<div class='plots'>{''.join(figures)}</div>")
+        if folders:
+            drawn.append((sample_grid(folders[0]), f"samples at the last step ({folders[0].name})"))
+        figures = [f"<figure>{_img(png, f'{run} {caption}')}<figcaption>{html.escape(caption)}</figcaption></figure>"
+                   for png, caption in drawn if png is not None]
+        if figures:
+            parts.append(f"<div class='plots'>{''.join(figures)}</div>")
     parts += ["<h2>Every run</h2>", _html_table(*seed_rows(results)), "<h2>Environment</h2>",
               _html_table(["key", "value"], [[k, _env_value(v)] for k, v in env.items() if k != "locked_packages"])]
     if env.get("locked_packages"):

@@ -8,16 +8,13 @@ unfinished ones resumed; then gather ``results.json``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
+from ganforge.bench.executor import BenchTask, Executor
 from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
@@ -25,6 +22,7 @@ from ganforge.errors import GanforgeError
 from ganforge.files import atomic_write_text
 
 RESULTS_FILE = "results.json"
+JOB_FILE = "bench.job.json"
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,11 @@ class Job:
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "seed": self.seed, "recipe": str(self.recipe), "overrides": self.overrides,
                 "folder": str(self.folder), "metrics": self.metrics, "device": self.device}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Job":
+        return cls(data["run"], data["seed"], Path(data["recipe"]), list(data["overrides"]), Path(data["folder"]),
+                   list(data["metrics"]), data.get("device"))
 
 
 def plan(loaded: LoadedSuite, out: Path, only: list[str] | None = None, seeds: list[int] | None = None) -> list[Job]:
@@ -71,7 +74,7 @@ def stored(job: Job, store: ResultsStore | None) -> dict[str, Any] | None:
 
 STORED_KEYS = ("metrics", "protocols", "produced_by", "step", "ema", "train_seconds", "eval_seconds",
                "peak_rss_mb", "peak_cuda_mb", "recipe_sha256", "data_fingerprint", "device", "threads", "git_commit",
-               "versions")
+               "versions", "curves", "host")
 
 
 def record_in_store(job: Job, record: dict[str, Any], store: ResultsStore | None) -> None:
@@ -101,17 +104,17 @@ def finished(job: Job) -> dict[str, Any] | None:
     return record if saved == load_recipe(job.recipe, job.overrides).resolved() else None
 
 
-def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] | None = None,
+def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: list[str] | None = None,
               seeds: list[int] | None = None, baseline: Path | None = None, store: ResultsStore | None = None,
-              echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run what is not finished (in its folder or in the results ``store``), then write and
-    return ``results.json``. Failed jobs are reported (with the end of their log) after the
-    others have run."""
+              executor: Executor | None = None, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run what is not finished (in its folder or in the results ``store``) with ``executor``
+    (default: worker processes on this machine, ``jobs`` at a time), then write and return
+    ``results.json``. Failed jobs are reported (with the end of their log) after the others
+    have run."""
     from ganforge.recipe import load_recipe
 
     planned = plan(loaded, out, only, seeds)
-    for job in planned:  # a mistake in any recipe surfaces before anything trains
-        load_recipe(job.recipe, job.overrides)
+    recipes = {(job.run, job.seed): load_recipe(job.recipe, job.overrides) for job in planned}  # any recipe's mistake, first
     todo = []
     for job in planned:
         record = finished(job)
@@ -124,26 +127,32 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] 
         if job.run not in preflown:
             from ganforge.preflight import preflight
 
-            preflight(load_recipe(job.recipe, job.overrides))
+            preflight(recipes[job.run, job.seed])
             preflown.add(job.run)
+    if executor is None:
+        from ganforge.bench.local import LocalExecutor
+
+        executor = LocalExecutor(jobs or 1)
     where = f" in {out}" + (f", store {store.path}" if store is not None else "")
     echo(f"suite {loaded.suite.name}: {len(planned)} runs, {len(planned) - len(todo)} finished, {len(todo)} to run "
-         f"({jobs} at a time){where}")
-    threads = loaded.suite.threads or max(1, (os.cpu_count() or 1) // max(jobs, 1))
+         f"({describe_executor(executor, jobs)}){where}")
+    tasks = {bench_task(job, recipes[job.run, job.seed], loaded.suite.threads, store): job for job in todo}
     failures: list[str] = []
+    started = time.time()
 
-    def work(job: Job) -> None:
-        started = time.time()
-        problem = launch(job, threads)
-        if problem:
-            failures.append(f"{job.run} seed {job.seed}: {problem}")
-            echo(f"  FAILED {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
-        else:
+    def report(task: BenchTask, code: int | None) -> None:
+        job = tasks[task]
+        took = f"{time.time() - started:.0f}s into the suite"
+        if code is None:
+            echo(f"  submitted {job.run} seed {job.seed}")
+        elif code == 0:
             record_in_store(job, finished(job) or {}, store)
-            echo(f"  done {job.run} seed {job.seed} ({time.time() - started:.0f}s)")
+            echo(f"  done {job.run} seed {job.seed} ({took})")
+        else:
+            failures.append(f"{job.run} seed {job.seed}: {failure_of(task, code)}")
+            echo(f"  FAILED {job.run} seed {job.seed} ({took})")
 
-    with ThreadPoolExecutor(max(jobs, 1)) as pool:
-        list(pool.map(work, todo))
+    executor.run(list(tasks), report)
     results = gather(loaded, out, planned, baseline, store)
     if failures:
         raise GanforgeError(f"{len(failures)} of {len(planned)} runs failed (results.json holds the others):\n  "
@@ -151,22 +160,28 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int = 1, only: list[str] 
     return results
 
 
-def launch(job: Job, threads: int) -> str | None:
-    """Run one job in a worker process; returns None, or why it failed."""
+def describe_executor(executor: Executor, jobs: int | None) -> str:
+    """The executor's own description (its ``__str__``), else its class name."""
+    if type(executor).__str__ is not object.__str__:
+        return str(executor)
+    return type(executor).__name__ + (f", {jobs} at a time" if jobs else "")
+
+
+def bench_task(job: Job, recipe: Any, threads: int | None, store: ResultsStore | None) -> BenchTask:
+    """Write ``job``'s description into its folder and return the task that runs it anywhere."""
     job.folder.mkdir(parents=True, exist_ok=True)
-    spec = job.folder / "bench.job.json"
-    spec.write_text(json.dumps(job.to_json(), indent=1))
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    log = job.folder / "bench.log"
-    with log.open("a") as handle:
-        handle.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        handle.flush()
-        done = subprocess.run([sys.executable, "-m", "ganforge.bench.worker", str(spec)], stdout=handle,
-                              stderr=subprocess.STDOUT, env=env)
-    if done.returncode == 0:
-        return None
-    tail = [line for line in log.read_text().splitlines() if line.strip()][-6:]
-    return f"exit {done.returncode}; end of {log}:\n      " + "\n      ".join(tail)
+    spec = job.folder / JOB_FILE
+    atomic_write_text(spec, json.dumps({**job.to_json(), "store": str(store.path.resolve()) if store else None},
+                                       indent=1))
+    device = job.device or recipe.recipe.train.device
+    return BenchTask(name=f"{job.run}/seed{job.seed}", job_file=spec, folder=job.folder, threads=threads,
+                     gpus=1 if str(device).startswith("cuda") else 0)
+
+
+def failure_of(task: BenchTask, code: int) -> str:
+    """Why a task failed: its exit code and the end of its log."""
+    lines = [line for line in task.log.read_text().splitlines() if line.strip()][-6:] if task.log.is_file() else []
+    return f"exit {code}; end of {task.log}:\n      " + "\n      ".join(lines)
 
 
 def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | None,

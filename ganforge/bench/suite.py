@@ -84,6 +84,9 @@ class Suite(_Strict):
     reference: list[Reference] = Field(default_factory=list, description="Published rows to compare with.")
     baseline_tolerance: float = Field(0.02, ge=0, description="Relative difference to a baseline results file that is "
                                                               "flagged beyond the seeds' standard errors.")
+    executor: Any = Field(None, description="Where the runs train: an executor's name or {type: NAME, ...its "
+                                            "settings} (`ganforge plugins` lists them: local, ray, slurm); default "
+                                            "local. `ganforge bench --executor` overrides it.")
     store: Path | None = Field(None, description="Results store (JSON lines, relative to the suite file) that every "
                                                  "finished run is appended to and reused from, on any machine; kept "
                                                  "with the repository for published numbers.")
@@ -119,6 +122,12 @@ class LoadedSuite:
         self.suite, self.path = suite, path
         self.sha256 = hashlib.sha256(text.encode()).hexdigest()
         self._metrics = metrics or {name: suite.metrics_of(name) for name in suite.runs}
+
+    @property
+    def executor_slot(self) -> dict[str, Any]:
+        """The suite's executor as ``{"type": NAME, ...settings}`` (``local`` when it names none)."""
+        slot = self.suite.executor or "local"
+        return {"type": slot} if isinstance(slot, str) else dict(slot)
 
     def metrics_of(self, run: str) -> list[Any]:
         """The evaluator slots of ``run``, with file paths made absolute."""
@@ -167,6 +176,8 @@ def load_suite(path: str | Path) -> LoadedSuite:
         where = ("runs", name, "metrics") if suite.runs[name].metrics is not None else ("metrics",)
         metrics[name] = [_resolve_slot(slot, path, where + (index,), provenance, problems)
                          for index, slot in enumerate(suite.metrics_of(name))]
+    if suite.executor is not None:
+        _check_executor(suite.executor, path, provenance, problems)
     if problems:
         raise RecipeError(list(dict.fromkeys(problems)))  # a suite-wide slot is checked once per run
     return LoadedSuite(suite, path, path.read_text(), metrics)
@@ -212,6 +223,34 @@ def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems:
         value = Path(str(node[field_path[-1]])).expanduser()
         node[field_path[-1]] = str(value if value.is_absolute() else (path.parent / value).resolve())
     return {"type": slot["type"], **settings}
+
+
+def _check_executor(slot: Any, path: Path, provenance: dict, problems: list[Problem]) -> None:
+    """The suite's ``executor``: a known executor with valid settings."""
+    from pydantic import ValidationError as ParamsError
+
+    from ganforge.registry import UnknownComponent, default_registry
+
+    key: tuple = ("executor",)
+    if isinstance(slot, str):
+        slot = {"type": slot}
+    if not (isinstance(slot, dict) and isinstance(slot.get("type"), str)):
+        problems.append(Problem(_where(provenance, key, path), key, "an executor is a name (local, ray, slurm) or a "
+                                                                    "mapping with a 'type' and its settings"))
+        return
+    registry = default_registry()
+    try:
+        spec = registry.get("executor", slot["type"])
+    except UnknownComponent:
+        problems.append(Problem(_where(provenance, key + ("type",), path), key + ("type",),
+                                registry.unknown_message("executor", slot["type"])))
+        return
+    try:
+        spec.params.model_validate({k: v for k, v in slot.items() if k != "type"})
+    except ParamsError as exc:
+        for error in exc.errors(include_url=False):
+            where = key + tuple(error["loc"])
+            problems.append(Problem(_where(provenance, where, path), where, error["msg"]))
 
 
 def _where(provenance: dict, key: tuple, path: Path) -> Location:

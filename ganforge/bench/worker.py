@@ -8,6 +8,7 @@ evaluators, and write ``bench.json`` into the run folder.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -46,6 +47,9 @@ def peak_memory_mb() -> dict[str, float | None]:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
+    from ganforge.bench.curves import run_curves
+    from ganforge.bench.runner import Job, record_in_store
+    from ganforge.bench.store import ResultsStore
     from ganforge.pipeline import evaluate_checkpoint, train
     from ganforge.recipe import load_recipe
     from ganforge.train.determinism import deterministic_algorithms
@@ -93,8 +97,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         threads=torch.get_num_threads(),
         git_commit=manifest.get("git_commit"),
         versions=result["versions"],
+        curves=run_curves(folder),
+        host=os.uname().nodename,
     )
     atomic_write_text(folder / BENCH_FILE, json.dumps(record, indent=1))
+    if job.get("store"):  # here, so a run whose executor does not wait for it still reaches the store
+        record_in_store(Job.from_json(job), record, ResultsStore(Path(job["store"])))
     return record
 
 
