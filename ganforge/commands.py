@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,20 @@ def add_train_command(commands: Commands) -> None:
                         "folder's room)")
     p.add_argument("--nproc-per-node", type=int, metavar="N",
                    help="train on N processes of this machine (one per GPU) through torch.distributed.run")
+    nodes = p.add_argument_group("several machines (see docs/distributed.md)")
+    nodes.add_argument("--nnodes", type=int, metavar="N",
+                       help="machines taking part, each starting --nproc-per-node ranks with this same command "
+                            "(default: SLURM_NNODES inside a Slurm allocation, else 1)")
+    nodes.add_argument("--node-rank", type=int, metavar="R",
+                       help="this machine's number, 0 to N-1 (default: SLURM_NODEID inside Slurm; without one the "
+                            "machines are numbered as they join the rendezvous)")
+    nodes.add_argument("--master-addr", metavar="HOST",
+                       help="the host every machine reaches, where they meet (default: $MASTER_ADDR, else the first "
+                            "host of the Slurm allocation)")
+    nodes.add_argument("--master-port", type=int, metavar="PORT", help="its port (default: $MASTER_PORT, else 29400)")
+    nodes.add_argument("--rdzv-id", metavar="ID",
+                       help="a name the machines of one run share when they meet (default: the Slurm job id, "
+                            "else the recipe's name)")
     p.set_defaults(handler=cmd_train)
 
 
@@ -62,8 +77,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             for warning in report.warnings:  # said once: the training takes the checked data as it is
                 warnings.warn(warning, stacklevel=1)
             data = report.data
-    if args.nproc_per_node and not distributed.launched_by_torchrun():
-        return launch_ranks(args)
+    if (args.nproc_per_node or args.nnodes) and not distributed.launched_by_torchrun():
+        return launch_ranks(args, loaded.recipe.name)
     from ganforge.pipeline import train
     from ganforge.train.trainer import Interrupted
 
@@ -79,12 +94,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def launch_ranks(args: argparse.Namespace) -> int:
-    """``train --nproc-per-node N``: start N ranks on this machine through torch.distributed.run."""
+def launch_ranks(args: argparse.Namespace, name: str) -> int:
+    """``train --nproc-per-node N [--nnodes M ...]``: start this machine's ranks through
+    torch.distributed.run, alone or meeting the other machines' launchers."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
-    argv = ["--standalone", f"--nproc-per-node={args.nproc_per_node}", "-m", "ganforge", "train", str(args.recipe)]
+    from ganforge.distributed import rendezvous_args
+
+    argv = [*rendezvous_args(args.nproc_per_node or 1, args.nnodes, args.node_rank, args.master_addr,
+                             args.master_port, args.rdzv_id, name, os.environ),
+            "-m", "ganforge", "train", str(args.recipe)]
     for override in args.overrides:
         argv += ["--set", override]
     if args.resume:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Mapping
 
 import torch
 import torch.distributed as dist
@@ -39,6 +40,44 @@ def current_world() -> World:
 
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def rendezvous_args(nproc: int, nnodes: int | None, node_rank: int | None, master_addr: str | None,
+                    master_port: int | None, rdzv_id: str | None, name: str, env: Mapping[str, str]) -> list[str]:
+    """torchrun's arguments for this machine's ``nproc`` ranks: alone (``--standalone``), or one
+    of ``nnodes`` machines meeting at ``master_addr`` (numbered by ``node_rank``, else as they join
+    through c10d). What is not given comes from a Slurm allocation's environment when there is one."""
+    slurm = "SLURM_JOB_ID" in env and int(env.get("SLURM_NNODES", "1")) > 1
+    nnodes = nnodes or (int(env["SLURM_NNODES"]) if slurm else 1)
+    if nnodes < 1 or nproc < 1:
+        raise GanforgeError("--nnodes and --nproc-per-node must be at least 1")
+    if nnodes == 1:
+        return ["--standalone", f"--nproc-per-node={nproc}"]
+    if node_rank is None and slurm:
+        node_rank = int(env["SLURM_NODEID"])
+    host = master_addr or env.get("MASTER_ADDR") or (first_host(env["SLURM_JOB_NODELIST"]) if slurm else None)
+    if host is None:
+        raise GanforgeError(f"--nnodes {nnodes}: give --master-addr HOST, a host every machine reaches (the same on "
+                            "each), or run inside a Slurm allocation")
+    port = master_port or int(env.get("MASTER_PORT", 29400))
+    if node_rank is not None:
+        if not 0 <= node_rank < nnodes:
+            raise GanforgeError(f"--node-rank {node_rank} is outside 0..{nnodes - 1}")
+        return [f"--nnodes={nnodes}", f"--nproc-per-node={nproc}", f"--node-rank={node_rank}",
+                f"--master-addr={host}", f"--master-port={port}"]
+    run_id = rdzv_id or (env["SLURM_JOB_ID"] if slurm else name)
+    return [f"--nnodes={nnodes}", f"--nproc-per-node={nproc}", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={host}:{port}", f"--rdzv-id={run_id}"]
+
+
+def first_host(nodelist: str) -> str:
+    """The first host of a Slurm node list (``gpu[03-05,09],cpu1`` -> ``gpu03``): where rank 0's machine is."""
+    import re
+
+    match = re.match(r"([^,\[]+)(?:\[([0-9]+))?", nodelist.strip())
+    if match is None:
+        raise GanforgeError(f"cannot read the Slurm node list {nodelist!r}; give --master-addr")
+    return match.group(1) + (match.group(2) or "")
 
 
 def init_from_env(device: str) -> World:
