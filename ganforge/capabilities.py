@@ -109,6 +109,25 @@ class EpochAware(Protocol):
 
 
 @runtime_checkable
+class Batched(Protocol):
+    """Data that gives a whole batch at once, faster than item by item (arrays in memory,
+    procedural data): the batch stream asks it for each batch in place of collating items."""
+
+    def batch(self, indices: list[int]) -> dict[str, Any]:
+        """The items at ``indices`` as one batch: exactly what collating ``[self[i] for i in indices]`` gives."""
+
+
+@runtime_checkable
+class Prerenders(Protocol):
+    """Procedural data whose every item is a function of its index alone (no global random
+    state): the batch stream has it draw its items ahead, in a background thread, while the
+    training step runs on the main one."""
+
+    def prerender(self) -> None:
+        """Start drawing the items into memory in the background; return at once (a second call does nothing)."""
+
+
+@runtime_checkable
 class Fingerprinted(Protocol):
     """A dataset that can name its content (file hashes, seeds) for cached statistics and manifests."""
 

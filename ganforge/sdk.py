@@ -42,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "ImageTracker": "ganforge.capabilities",
     "ClosingTracker": "ganforge.capabilities",
     "EpochAware": "ganforge.capabilities",
+    "Prerenders": "ganforge.capabilities",
+    "Batched": "ganforge.capabilities",
     "Fingerprinted": "ganforge.capabilities",
     "LabelledData": "ganforge.capabilities",
     "SkipsUnreadable": "ganforge.capabilities",
@@ -176,7 +178,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
         example_classifier, example_images, example_inception_weights, example_npz, example_weights,
     )
     from ganforge.capabilities import (  # noqa: F401
-        AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware,
+        AuxiliaryHead, CapabilityError, Classifies, ClosingTracker, Conditioned, CycleConsistent, EpochAware, Prerenders, Batched,
         Fingerprinted, HasFeatures, ImageTracker, KnownModes, JudgesCodes, LabelledData, NoiseInput, PairedOutputs,
         ReadsCheckpoints, SkipsUnreadable, StyleSpace, Tracker, Translates, WritesCheckpoints, require,
     )

@@ -54,6 +54,46 @@ def test_shapes_images_and_factors(size, channels):
     assert not torch.equal(item["x"], other["x"])
 
 
+def test_shapes_are_drawn_ahead_in_the_background_to_the_same_pixels():
+    import pickle
+
+    from ganforge.capabilities import Prerenders
+
+    params = ShapesParams(size=16, length=300)
+    on_demand = Shapes(params, seed=4)
+    ahead = Shapes(params, seed=4)
+    assert isinstance(ahead, Prerenders)
+    stream = BatchStream(ahead, batch_size=30, seed=0)
+    first = next(stream)  # the stream starts the drawing when it reads in this process
+    ahead._drawing.join(timeout=60)
+    assert ahead._cached.all() and not on_demand._cached.any()
+    assert all(torch.equal(ahead[i]["x"], on_demand[i]["x"]) for i in range(0, 300, 7))
+    order = list(BatchStream(on_demand, batch_size=30, seed=0)._order())[:30]
+    assert torch.equal(first["x"], torch.stack([on_demand[i]["x"] for i in order]))
+    assert pickle.loads(pickle.dumps(ahead))._cached.all()  # loader workers get the drawn images, not the thread
+
+
+def test_a_batch_of_shapes_at_once_is_the_collated_items():
+    from torch.utils.data import default_collate
+
+    from ganforge.capabilities import Batched
+
+    shapes = Shapes(ShapesParams(size=16, length=100, rotate=True), seed=2)
+    assert isinstance(shapes, Batched)
+    indices = [5, 99, 0, 5, 42]
+    one_by_one = default_collate([Shapes(ShapesParams(size=16, length=100, rotate=True), seed=2)[i] for i in indices])
+    at_once = shapes.batch(indices)
+    assert at_once.keys() == one_by_one.keys()
+    for key in at_once:
+        assert at_once[key].dtype == one_by_one[key].dtype and torch.equal(at_once[key], one_by_one[key]), key
+    assert shapes[7]["y"].shape == () and shapes[7]["x"].shape == (3, 16, 16)
+    stream = BatchStream(shapes, batch_size=10, seed=1)  # the stream reads whole batches...
+    items = BatchStream(torch.utils.data.Subset(shapes, range(100)), batch_size=10, seed=1)  # ...a Subset item by item
+    for _ in range(12):  # past an epoch
+        a, b = next(stream), next(items)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_shapes_factors_change_the_picture():
     shapes = Shapes(ShapesParams(size=32, rotate=False, jitter=0.0, scale=(1.0, 1.0), colors=["white"]), seed=0)
     triangle = shapes.render({"y": 0, "color": 0, "scale": 1.0, "angle": 0.0, "cx": 0.0, "cy": 0.0})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import torch
@@ -38,7 +39,33 @@ class Shapes(DataAdapter):
         )
         cacheable = params.length * math.prod(shape) <= CACHE_LIMIT_BYTES
         self._cache = np.zeros((params.length, *shape), np.uint8) if cacheable else None
+        self._factors = np.zeros((params.length, len(FACTORS)), np.float64)
         self._cached = np.zeros(params.length, bool)
+        self._drawing: threading.Thread | None = None
+
+    def prerender(self) -> None:
+        """Draw every image into the cache in a background thread (when the cache holds them all).
+        The thread and the readers may draw the same image at once: both draw the same pixels,
+        and an image is marked drawn only once it is whole."""
+        if self._cache is None or self._drawing is not None:
+            return
+        self._drawing = threading.Thread(target=self._draw_all, name="shapes-prerender", daemon=True)
+        self._drawing.start()
+
+    def _draw_all(self) -> None:
+        for index in range(len(self)):
+            if not self._cached[index]:
+                self._draw(index)
+
+    def _draw(self, index: int) -> None:
+        """Draw image ``index`` and its factors into the cache, then mark it drawn."""
+        f = self.factors(index)
+        self._factors[index] = [f[name] for name in FACTORS]
+        self._cache[index] = self.render(f)
+        self._cached[index] = True
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_drawing": None}  # loader workers get the images drawn so far, not the thread
 
     def fingerprint(self) -> str:
         """Procedural data is fixed by its parameters and seed."""
@@ -78,18 +105,35 @@ class Shapes(DataAdapter):
         return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        f = self.factors(index)
         if self._cache is None:
-            pixels = self.render(f)
-        else:
-            if not self._cached[index]:
-                self._cache[index] = self.render(f)
-                self._cached[index] = True
-            pixels = self._cache[index]
-        item = {"x": torch.from_numpy(pixels.astype(np.float32)).div_(127.5).sub_(1.0),
-                "y": torch.tensor(f["y"]), "color": torch.tensor(f["color"])}
-        item.update({k: torch.tensor(f[k], dtype=torch.float32) for k in ("scale", "angle", "cx", "cy")})
-        return item
+            f = self.factors(index)
+            return _as_tensors(self.render(f), np.array([[f[name] for name in FACTORS]]), single=True)
+        if not self._cached[index]:
+            self._draw(index)
+        return _as_tensors(self._cache[index], self._factors[index:index + 1], single=True)
+
+    def batch(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """The items at ``indices`` at once (what collating them one by one gives, without the per-item work)."""
+        if self._cache is None:
+            from torch.utils.data import default_collate
+
+            return default_collate([self[i] for i in indices])
+        rows = np.asarray(indices)
+        for index in rows[~self._cached[rows]]:
+            self._draw(int(index))
+        return _as_tensors(self._cache[rows], self._factors[rows], single=False)
+
+
+FACTORS = ("y", "color", "scale", "angle", "cx", "cy")
+
+
+def _as_tensors(pixels: np.ndarray, factors: np.ndarray, single: bool) -> dict[str, torch.Tensor]:
+    """An item (``single``) or a batch: pixels in [-1, 1], the class and colour as int64, the rest float32."""
+    item = {"x": torch.from_numpy(pixels.astype(np.float32)).div_(127.5).sub_(1.0)}
+    for position, name in enumerate(FACTORS):
+        column = factors[:, position].astype(np.int64 if name in ("y", "color") else np.float32)
+        item[name] = torch.from_numpy(column).squeeze(0) if single else torch.from_numpy(column)
+    return item
 
 
 def build(params, ctx) -> Shapes:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler
 
-from ganforge.capabilities import EpochAware
+from ganforge.capabilities import Batched, EpochAware, Prerenders
 from ganforge.errors import DataError, GanforgeError
 
 
@@ -16,6 +16,16 @@ def without_worker_traceback(exc: Exception) -> str:
     that the DataLoader folds into it."""
     message, marker = str(exc), f"{type(exc).__module__}.{type(exc).__name__}: "
     return message.split(marker, 1)[1].strip() if "Original Traceback" in message and marker in message else message
+
+
+class _WholeBatches(Dataset):
+    """A :class:`Batched` dataset indexed by a list of indices: one read per batch."""
+
+    def __init__(self, dataset: Batched):
+        self.dataset = dataset
+
+    def __getitem__(self, indices: list[int]) -> dict[str, Any]:
+        return self.dataset.batch(indices)
 
 
 class BatchStream:
@@ -60,10 +70,16 @@ class BatchStream:
         # epoch starts would change the training noise (and break exact resume).
         if isinstance(self.dataset, EpochAware):
             self.dataset.set_epoch(self.epoch)
-        loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=self._order(),
-                            num_workers=self.workers, drop_last=True,
-                            pin_memory=self.device.type == "cuda",
-                            generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        if self.workers == 0 and isinstance(self.dataset, Prerenders):
+            self.dataset.prerender()  # items drawn ahead, off the main thread
+        common = dict(num_workers=self.workers, pin_memory=self.device.type == "cuda",
+                      generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        if isinstance(self.dataset, Batched):  # a batch at a time, no per-item collation
+            batches = BatchSampler(self._order(), self.batch_size, drop_last=True)
+            loader = DataLoader(_WholeBatches(self.dataset), batch_size=None, sampler=batches, **common)
+        else:
+            loader = DataLoader(self.dataset, batch_size=self.batch_size, sampler=self._order(), drop_last=True,
+                                **common)
         self._iterator = iter(loader)
 
     def __iter__(self) -> "BatchStream":
