@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 os.environ.setdefault("GANFORGE_STRICT_PLUGINS", "1")
+if "PYTEST_XDIST_WORKER" in os.environ:  # tests share the cores: one thread each (subprocesses inherit it)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
