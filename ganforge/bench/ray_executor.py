@@ -9,6 +9,9 @@ from ganforge.bench.executor import BenchTask, ExecutorContext, FinishedCallback
 from ganforge.errors import GanforgeError
 
 
+OBJECT_STORE_BYTES = 256 * 2**20
+
+
 def _task_on_ray(task: BenchTask, threads: int) -> int:
     return run_task(task, threads)
 
@@ -40,8 +43,8 @@ class RayExecutor:
     def _connect(self, ray: Any) -> None:
         address = self.params.address or os.environ.get("RAY_ADDRESS")
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-        if address is None:
-            options["num_cpus"] = self.params.num_cpus
+        if address is None:  # a local cluster: tasks pass only exit codes, so a small object store does
+            options.update(num_cpus=self.params.num_cpus, object_store_memory=OBJECT_STORE_BYTES)
         try:
             ray.init(address=address, **options)
         except ConnectionError as exc:

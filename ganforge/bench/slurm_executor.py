@@ -41,7 +41,8 @@ class SlurmExecutor:
                 finished(task, None)
             return
         by_job = {job.job_id: task for job, task in zip(jobs, tasks)}
-        for job in submitit.helpers.as_completed(jobs):
+        poll = 1 if self.params.cluster == "local" else 15  # seconds between looks at Slurm's accounting
+        for job in submitit.helpers.as_completed(jobs, poll_frequency=poll):
             task = by_job[job.job_id]
             try:
                 code = job.result()
