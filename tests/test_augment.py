@@ -184,3 +184,69 @@ def test_an_ada_target_outside_0_1_is_a_located_error(tmp_path, registry):
         """)
     with pytest.raises(RecipeError, match="train.augment.adaptive.target"):
         load_recipe(path, registry=registry)
+
+
+# ----------------------------------------------------------------- ADA's geometric and colour transforms
+
+def test_ada_geometry_with_known_parameters():
+    from ganforge.augment import rotate_by, scale_by, shift_by, stretch_by
+
+    x = torch.randn(3, 3, 12, 12)
+    one = torch.ones(3)
+    assert torch.allclose(rotate_by(x, torch.zeros(3)), x, atol=1e-5)  # the identity resamples to itself
+    assert torch.allclose(scale_by(x, one), x, atol=1e-5) and torch.allclose(stretch_by(x, one), x, atol=1e-5)
+    quarter = rotate_by(x, torch.full((3,), torch.pi / 2))
+    assert torch.allclose(quarter, torch.rot90(x, 1, (2, 3)), atol=1e-5) or \
+        torch.allclose(quarter, torch.rot90(x, -1, (2, 3)), atol=1e-5)  # a quarter turn is a whole-pixel turn
+    shifted = shift_by(x, torch.tensor([[2.0, 0.0]] * 3))  # two whole pixels to the right
+    assert torch.allclose(shifted[..., 2:], x[..., :-2], atol=1e-5)
+    assert torch.allclose(shifted[..., :2], x[..., :2].flip(-1), atol=1e-5)  # reflection padding, as ADA pads
+    zoomed = scale_by(x, torch.full((3,), 2.0))  # twice as large: the centre 6 x 6 pixels fill the image
+    assert zoomed.shape == x.shape and not torch.allclose(zoomed, x)
+    flat = torch.full((2, 3, 8, 8), 0.3)  # a flat image stays flat under every resampling
+    for step in (lambda t: rotate_by(t, torch.tensor([0.4, 2.0])), lambda t: stretch_by(t, torch.tensor([1.3, 0.7])),
+                 lambda t: shift_by(t, torch.tensor([[0.5, -1.7], [3.2, 0.1]]))):
+        assert torch.allclose(step(flat), flat, atol=1e-6)
+
+
+def test_ada_colour_transforms_keep_or_invert_the_luma_as_they_should():
+    from ganforge.augment import hue_by, lumaflip_where, saturation_by
+
+    x = torch.rand(4, 3, 5, 5) * 2 - 1
+    luma = x.sum(1)
+    rotated = hue_by(x, torch.tensor([0.5, 1.0, -2.0, 3.0]))
+    assert torch.allclose(rotated.sum(1), luma, atol=1e-5) and not torch.allclose(rotated, x)
+    assert torch.allclose(hue_by(x, torch.full((4,), 2 * torch.pi)), x, atol=1e-5)  # a full turn
+    assert torch.allclose(hue_by(hue_by(x, torch.full((4,), 0.7)), torch.full((4,), -0.7)), x, atol=1e-5)
+    assert torch.allclose(saturation_by(x, torch.ones(4)), x, atol=1e-6)
+    grey = saturation_by(x, torch.zeros(4))  # no saturation: every channel the luma's mean
+    assert torch.allclose(grey, (luma / 3).unsqueeze(1).expand_as(x), atol=1e-5)
+    flipped = lumaflip_where(x, torch.tensor([True, False, True, False]))
+    assert torch.allclose(flipped[[0, 2]].sum(1), -luma[[0, 2]], atol=1e-5)
+    assert torch.allclose(flipped[[1, 3]], x[[1, 3]])
+    with pytest.raises(ValueError, match="hue augmentation works on RGB images, not 1 channel"):
+        hue_by(torch.zeros(1, 1, 4, 4), torch.zeros(1))
+
+
+def test_every_ada_step_keeps_shapes_and_passes_gradients():
+    names = ["scale", "rotate", "aniso", "xfrac", "brightness", "contrast", "lumaflip", "hue", "saturation"]
+    x = torch.randn(6, 3, 16, 16, requires_grad=True)
+    for name in names:
+        out = DiffAugment([name])(x)
+        assert out.shape == x.shape and not torch.allclose(out, x), name
+        (grad,) = torch.autograd.grad(out.square().sum(), x)
+        assert grad.abs().sum() > 0, name
+    none = DiffAugment(names, probability=0.0)(x)  # with ADA's p at 0 nothing is changed
+    assert torch.equal(none, x)
+
+
+def test_colour_only_steps_on_grey_data_are_refused_before_training(tmp_path, registry):
+    recipe = {"name": "grey", "seed": 0, "data": {"type": "shapes", "size": 16, "channels": 1, "length": 64},
+              "models": {"generator": {"type": "dcgan-generator", "z_dim": 8, "width": 8},
+                         "discriminator": {"type": "dcgan-discriminator", "width": 8}},
+              "objective": "unconditional",
+              "train": {"steps": 1, "batch_size": 8, "device": "cpu", "progress": False,
+                        "augment": {"policy": ["brightness", "hue", "saturation"]}},
+              "output": {"dir": str(tmp_path / "run"), "trackers": []}}
+    with pytest.raises(GanforgeError, match="hue, saturation work on RGB images, but this data has 1 channel"):
+        train(load_recipe(write_recipe(tmp_path / "grey.yaml", recipe), registry=registry), registry=registry)

@@ -135,8 +135,12 @@ class AugmentConfig(Params):
     """DiffAugment: random flips, quarter turns, colour, translation and cutout applied to
     everything the discriminators see, real and generated (images only); ``adaptive`` makes it ADA."""
 
-    policy: list[Literal["flip", "rotate90", "color", "translation", "cutout"]] = Field(
-        ["color", "translation", "cutout"], min_length=1, description="Augmentations, applied in this order.")
+    policy: list[Literal["flip", "rotate90", "color", "translation", "cutout", "scale", "rotate", "aniso", "xfrac",
+                         "brightness", "contrast", "lumaflip", "hue", "saturation"]] = Field(
+        ["color", "translation", "cutout"], min_length=1,
+        description="Augmentations, applied in this order: DiffAugment's flip, rotate90, color, translation, cutout; "
+                    "ADA's scale, rotate, aniso, xfrac, brightness, contrast, lumaflip, hue, saturation (the last "
+                    "three need RGB images).")
     adaptive: AdaptiveConfig | None = Field(None, description="Apply each augmentation with an adaptive probability (ADA); null: always.")
     probability: Rampable | None = Field(None, description="Apply each augmentation with this probability, or one ramped over training {start, end, until, shape} (R3GAN: 0 to 0.55); null: always (or ADA's).")
 

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from ganforge import distributed
-from ganforge.augment import AdaptiveProbability, Augmented, DiffAugment
+from ganforge.augment import RGB_ONLY, AdaptiveProbability, Augmented, DiffAugment
 from ganforge.ramp import value_at
 from ganforge.build import Run
 from ganforge.capabilities import ClosingTracker, ImageTracker, Tracker, require
@@ -186,6 +186,10 @@ class Trainer:
         if info is None or not info.is_image:
             raise GanforgeError(f"train.augment works on images, but this data holds vectors of shape "
                                 f"{info.shape if info else '?'}; remove train.augment")
+        colour_only = [name for name in config.policy if name in RGB_ONLY]
+        if colour_only and info.shape[0] != 3:
+            raise GanforgeError(f"train.augment.policy: {', '.join(colour_only)} work on RGB images, but this data has "
+                                f"{info.shape[0]} channel(s); use brightness and contrast instead, or remove them")
         adaptive = config.adaptive
         if adaptive is not None:
             self.adaptive = AdaptiveProbability(adaptive.target, adaptive.interval, adaptive.speed_images,
