@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "Executor": "ganforge.bench.executor",
     "ExecutorContext": "ganforge.bench.executor",
     "run_task": "ganforge.bench.executor",
+    "check_executor": "ganforge.bench.kit",
     # the objective contract
     "Objective": "ganforge.objective",
     "Nets": "ganforge.objective",
@@ -171,6 +172,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.adversarial import discriminator_adversarial, generator_adversarial, mean_logit, scales  # noqa: F401
     from ganforge.api import Generator, load  # noqa: F401
     from ganforge.bench.executor import BenchTask, Executor, ExecutorContext, run_task  # noqa: F401
+    from ganforge.bench.kit import check_executor  # noqa: F401
     from ganforge.build import BuildContext  # noqa: F401
     from ganforge.builtin.data import ImageFolderParams, ShapesParams  # noqa: F401
     from ganforge.builtin.evaluators import HeldoutData  # noqa: F401

@@ -149,7 +149,7 @@ class _Kit:
                     return copy.deepcopy(recipe), path
         if self.kind in STANDALONE:
             return None, ()
-        self.fail("example", f"an example recipe that uses it, returned by a plugin's ganforge_kit_examples hook",
+        self.fail("example", "an example recipe that uses it, returned by a plugin's ganforge_kit_examples hook",
                   "none")
 
     @property

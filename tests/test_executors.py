@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from conftest import write_recipe
 from ganforge.bench.executor import BenchTask, ExecutorContext, run_task
 from ganforge.bench.suite import load_suite
 from ganforge.cli import main
@@ -236,3 +235,44 @@ def test_a_report_from_the_store_alone_has_each_runs_metric_curves(local_sweep, 
     page = (elsewhere / "report.html").read_text()
     assert "2 seed(s) from the results store (trained on" in page
     assert 'alt="gan evaluation during training"' in page and 'alt="pacgan2 losses"' in page
+
+
+# ----------------------------------------------------------------- the executor kit
+
+class Backwards:
+    """A plugin's executor: the tasks last to first, two at a time."""
+
+    def __init__(self, ctx: ExecutorContext):
+        self.ctx = ctx
+
+    def run(self, tasks, finished):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda task: finished(task, run_task(task, task.threads or 1)), reversed(tasks)))
+
+
+class Forgetful(Backwards):
+    """Reports one task and forgets the others."""
+
+    def run(self, tasks, finished):
+        finished(tasks[0], 0)
+
+
+class Idle(Backwards):
+    """Reports every task done without running any."""
+
+    def run(self, tasks, finished):
+        for task in tasks:
+            finished(task, 0)
+
+
+def test_the_executor_kit_passes_a_plugins_executor_and_catches_broken_ones(tmp_path):
+    from ganforge.sdk import check_executor
+    from ganforge.testing import ConformanceError
+
+    check_executor(Backwards, folder=tmp_path)
+    with pytest.raises(ConformanceError, match="executor 'Forgetful' fails reporting each task once"):
+        check_executor(Forgetful, folder=tmp_path)  # the local reference is reused
+    with pytest.raises(ConformanceError, match="executor 'Idle' fails the same numbers as the local executor"):
+        check_executor(Idle, folder=tmp_path)
