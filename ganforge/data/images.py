@@ -43,7 +43,9 @@ def probe_image(path: Path, data: bytes | None = None) -> tuple[int, int]:
     files, files that are not images and unsupported colour modes, not truncated pixel data.
     ``data`` holds the file's bytes when it is not on disk (a member of an archive)."""
     try:
-        with Image.open(path if data is None else io.BytesIO(data)) as image:
+        if data is None:  # one read: from a file, Pillow's decoder reads in dozens of small pieces
+            data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
             _check_mode(image, path)
             return image.size
     except _DECODE_ERRORS as exc:
@@ -55,7 +57,9 @@ def open_image(path: Path, channels: int, data: bytes | None = None, *, at_least
     :class:`UnreadableImage` naming it and what is wrong. With ``at_least``, a JPEG is decoded at
     the smallest of its 1/2, 1/4 and 1/8 scales whose shorter side is still ``at_least``."""
     try:
-        with Image.open(path if data is None else io.BytesIO(data)) as image:
+        if data is None:  # one read: from a file, Pillow's decoder reads in dozens of small pieces
+            data = Path(path).read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
             _check_mode(image, path)
             if at_least is not None and image.format == "JPEG":
                 width, height = image.size
@@ -75,7 +79,8 @@ def convert(image: Image.Image, channels: int) -> Image.Image:
         image = Image.fromarray(np.rint(pixels).astype(np.uint8))
     if image.mode in _ALPHA or "transparency" in image.info:
         image = Image.alpha_composite(Image.new("RGBA", image.size, (0, 0, 0, 255)), image.convert("RGBA"))
-    return image.convert("L" if channels == 1 else "RGB")
+    mode = "L" if channels == 1 else "RGB"
+    return image if image.mode == mode else image.convert(mode)
 
 
 def _check_mode(image: Image.Image, path: Path) -> None:
