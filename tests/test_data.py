@@ -33,6 +33,18 @@ def test_ring_and_grid_follow_the_pacgan_protocol():
     assert abs((grid.points - grid.centers[grid.modes]).std().item() - 0.05) < 0.003
 
 
+def test_a_batch_of_mixture_points_at_once_is_the_collated_items():
+    from torch.utils.data import default_collate
+
+    from ganforge.capabilities import Batched
+
+    mixture = build_mixture(GaussianMixtureParams(layout="grid", size=300), type("Ctx", (), {"seed": 1}))
+    assert isinstance(mixture, Batched)
+    indices = [3, 299, 0, 3]
+    at_once, one_by_one = mixture.batch(indices), default_collate([mixture[i] for i in indices])
+    assert all(torch.equal(at_once[k], one_by_one[k]) and at_once[k].dtype == one_by_one[k].dtype for k in at_once)
+
+
 def test_mixture_is_deterministic_per_seed():
     a = GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=1).points
     assert torch.equal(a, GaussianMixture(np.zeros((1, 2)), 1.0, 100, seed=1).points)
