@@ -124,6 +124,9 @@ def test_ray_runs_the_suite_to_the_same_numbers_and_weights(local_sweep):
     print(f"ray executor (a local cluster started and stopped): {time.perf_counter() - started:.1f} s")
     assert "ray executor on a local Ray cluster" in done.stdout
     assert_same_runs(folder / "ray", folder / "local")
+    for run, seed in RUNS:  # Ray lowers its workers' priority; the runs it starts train at the normal one
+        record = json.loads((folder / "ray" / run / f"seed{seed}" / "bench.json").read_text())
+        assert record["segments"][-1]["nice"] == os.nice(0)
 
 
 def test_submitit_runs_the_suite_to_the_same_numbers_and_weights(local_sweep):

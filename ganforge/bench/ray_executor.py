@@ -27,6 +27,10 @@ class RayExecutor:
         return f"ray executor on {where}" + (f", {self.ctx.jobs} at a time" if self.ctx.jobs else "")
 
     def run(self, tasks: Sequence[BenchTask], finished: FinishedCallback) -> None:
+        # Ray's own default, when the driver runs under `uv run`, is to rebuild the driver's uv project
+        # on every worker (uploading the working folder): slow, and needless here, since each task only
+        # starts the worker's own Python on ganforge.bench.worker. Set it to 1 to have it anyway.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         try:
             import ray
         except ImportError:
@@ -45,6 +49,9 @@ class RayExecutor:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if address is None:  # a local cluster: tasks pass only exit codes, so a small object store does
             options.update(num_cpus=self.params.num_cpus, object_store_memory=OBJECT_STORE_BYTES)
+            # Ray lowers its workers' priority (nice 15) by default, and the training processes they
+            # start inherit it: beside any other work on the machine they would starve.
+            os.environ.setdefault("RAY_worker_niceness", "0")
         try:
             ray.init(address=address, **options)
         except ConnectionError as exc:

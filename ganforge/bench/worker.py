@@ -59,7 +59,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     folder = Path(job["folder"])
     loaded = load_recipe(job["recipe"], job["overrides"])
     segments = previous_segments(folder)
-    segment: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_step": newest_step(folder) or 0}
+    segment: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_step": newest_step(folder) or 0,
+                               "nice": os.nice(0)}  # the priority it trained at (a scheduler may lower it)
     started = time.perf_counter()
     record: dict[str, Any] = {"status": "training", "run": job["run"], "seed": job["seed"], "segments": segments}
     try:
