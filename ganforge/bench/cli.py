@@ -100,5 +100,5 @@ def chosen_executor(loaded: "LoadedSuite", name: str | None, settings: list[str]
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or slot['type']}: {e['msg']}"
                              for e in exc.errors(include_url=False))
         raise GanforgeError(f"executor {slot['type']}: {problems} (settings come from the suite's `executor:` and "
-                            "--executor-set; `ganforge schema` lists them)") from None
+                            "--executor-set; docs/distributed.md lists each executor's settings)") from None
     return spec.build(params, ExecutorContext(out=out.resolve(), jobs=jobs, suite=loaded.suite.name))
