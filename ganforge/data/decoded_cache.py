@@ -18,7 +18,7 @@ def cache_folder() -> Path:
 
 
 class DecodedCache:
-    """``count`` images of ``shape`` (H, W, C) uint8 under ``key``; safe to share between loader
+    """``count`` images of ``shape`` (C, H, W) uint8 under ``key``; safe to share between loader
     worker processes (each opens the file itself; a slot is marked filled after its pixels)."""
 
     def __init__(self, key: str, count: int, shape: tuple[int, int, int], folder: Path | None = None):

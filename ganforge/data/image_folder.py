@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import functional as TF
+import torch.nn.functional as F
 
 from ganforge.data.attributes import read_attribute_table
 from ganforge.data.adapter import DataAdapter
@@ -75,7 +75,7 @@ class ImageFolder(DataAdapter):
         self._content_hash: str | None = None
         # the pixels depend on the files and the decode settings, not on the augmentation seed
         self.cache = DecodedCache(f"{self._decoding()};{self._content()};{params.channels};{self.size};{params.crop}",
-                                  len(self.files), (self.size, self.size, params.channels)) if params.cache else None
+                                  len(self.files), (params.channels, self.size, self.size)) if params.cache else None
         self.info = DataInfo(shape=(params.channels, self.size, self.size),
                              num_classes=len(self.classes) if self.classes else None, class_names=self.classes,
                              factors=names, factor_names={n: (f"not {n}", n) for n, b in zip(names, binary) if b})
@@ -147,7 +147,7 @@ class ImageFolder(DataAdapter):
         return self._content_hash
 
     def _decoding(self) -> str:
-        return "decode=2;fast_decode" if self.p.fast_decode else "decode=2"
+        return "decode=3;fast_decode" if self.p.fast_decode else "decode=3"
 
     def _attributes_fingerprint(self) -> str:
         return f";attributes={file_sha256(Path(self.p.attributes))}" if self.attributes else ""
@@ -179,26 +179,37 @@ class ImageFolder(DataAdapter):
         raise DataError(f"none of the {len(self.files)} images under {self.root} can be decoded; "
                         "see the warnings above for why")
 
+    def _square(self, image: Image.Image, rng: np.random.Generator) -> np.ndarray:
+        """uint8 (C, size, size): the shorter side resized to ``size`` (bicubic, antialiased, by
+        torch's uint8 kernel, as torchvision resizes tensors: within one level of Pillow's
+        bicubic filter, four times faster), then cropped."""
+        pixels = np.array(image, dtype=np.uint8)
+        pixels = torch.from_numpy(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1))
+        height, width = pixels.shape[1:]
+        if self.p.size is not None or (height, width) != (self.size, self.size):
+            short, long = sorted((height, width))
+            long = int(self.size * long / short)
+            shape = (self.size, long) if height <= width else (long, self.size)
+            pixels = F.interpolate(pixels[None], size=shape, mode="bicubic", antialias=True)[0]
+            height, width = shape
+        if self.p.crop == "random":
+            top, left = int(rng.integers(height - self.size + 1)), int(rng.integers(width - self.size + 1))
+        else:
+            top, left = (height - self.size) // 2, (width - self.size) // 2
+        return pixels[:, top:top + self.size, left:left + self.size].numpy()
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         pixels = self.cache.get(index) if self.cache is not None else None
         source = index  # only a readable file is ever cached
         if pixels is None:
             image, source = self._load(index)
-            if self.p.size is not None or image.size != (self.size, self.size):
-                image = TF.resize(image, self.size, interpolation=TF.InterpolationMode.BICUBIC, antialias=True)
-            width, height = image.size
-            if self.p.crop == "random":
-                top, left = int(rng.integers(height - self.size + 1)), int(rng.integers(width - self.size + 1))
-            else:
-                top, left = (height - self.size) // 2, (width - self.size) // 2
-            pixels = np.array(image.crop((left, top, left + self.size, top + self.size)), dtype=np.uint8)
-            pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+            pixels = self._square(image, rng)
             if self.cache is not None and source == index:
                 self.cache.put(index, pixels)
         if self.p.flip and rng.random() < 0.5:
-            pixels = pixels[:, ::-1]
-        item = {"x": uint8_to_unit(torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1))))}
+            pixels = pixels[:, :, ::-1]
+        item = {"x": uint8_to_unit(torch.from_numpy(np.ascontiguousarray(pixels)))}
         if self.classes:
             item["y"] = torch.tensor(self.labels[source])
         for name, value in zip(self.info.factors, self.attribute_rows[source] if self.attributes else ()):
