@@ -29,7 +29,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CELEBA = REPO.parent / "shared" / "data" / "celeba" / "img"
+DATA = REPO.parent / "shared" / "data"
+CELEBA = DATA / "celeba" / "img"
+# the translation games' recipes, their data folders and the plain steps of translation_speed.py
+TRANSLATION = {"pix2pix-facades": (DATA / "facades", "plain_pix2pix_step", (4, 24)),
+               "cyclegan-summer2winter": (DATA / "summer2winter_yosemite", "plain_cyclegan_step", (3, 13))}
 
 
 def environment(threads: int) -> dict[str, str]:
@@ -104,18 +108,40 @@ def plain_seconds_per_step(recipe: str, steps: tuple[int, int], threads: int) ->
     return (times[1] - times[0]) / (steps[1] - steps[0])
 
 
+def plain_translation_seconds_per_step(recipe: str, steps: tuple[int, int], threads: int) -> float:
+    """Steady-state seconds per step of the plain pix2pix or CycleGAN loop of translation_speed.py
+    (the reference code's step, written out) on the recipe's nets, a 256 px batch in memory."""
+    import torch
+    import translation_speed
+
+    torch.set_num_threads(threads)
+    run, trainer = translation_speed.build(recipe, 1, "cpu")
+    batch, plain = next(trainer.stream), getattr(translation_speed, TRANSLATION[recipe][1])
+    times = []
+    for n in steps:
+        started = time.perf_counter()
+        for _ in range(n):
+            plain(run, batch)
+        times.append(time.perf_counter() - started)
+    return (times[1] - times[0]) / (steps[1] - steps[0])
+
+
 FP32 = ["--set", "train.precision=fp32", "--set", "train.channels_last=false"]
 
 
-def whole_command_rows(threads: int, repeat: int = 1) -> list[tuple[str, float, float]]:
+def whole_command_rows(threads: int, repeat: int = 1, only: list[str] | None = None) -> list[tuple[str, float, float]]:
     """Each recipe's whole command against its plain loop, measured side by side ``repeat``
     times; the pair with the median ratio is shown (the machine's speed drifts between pairs)."""
     rows = []
     plans = [("quickstart", (100, 600))]  # samples at 250 and 500, a checkpoint at 500 inside the difference
     if CELEBA.is_dir():
         plans.append(("dcgan-celeba-64", (10, 60)))
+    plans += [(recipe, steps) for recipe, (folder, _, steps) in TRANSLATION.items() if folder.is_dir()]
     for recipe, steps in plans:
-        pairs = sorted(((plain_seconds_per_step(recipe, steps, threads),
+        if only and recipe not in only:
+            continue
+        plain_loop = plain_translation_seconds_per_step if recipe in TRANSLATION else plain_seconds_per_step
+        pairs = sorted(((plain_loop(recipe, steps, threads),
                          command_seconds_per_step(recipe, steps, threads, FP32))  # like for like: the loop is fp32
                         for _ in range(repeat)), key=lambda pair: pair[0] / pair[1])
         plain, ours = pairs[len(pairs) // 2]
@@ -217,9 +243,10 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=["command", "fast", "startup", "data"],
                         default=["command", "fast", "startup", "data"])
     parser.add_argument("--compile", action="store_true", help="add the train.compile row (minutes of compilation)")
+    parser.add_argument("--recipes", nargs="+", metavar="RECIPE", help="only these whole-command rows (recipe names)")
     parser.add_argument("--repeat", type=int, default=1, help="side-by-side pairs of each whole-command row (median)")
     args = parser.parse_args()
-    sections = {"command": lambda: whole_command_rows(args.threads, args.repeat),
+    sections = {"command": lambda: whole_command_rows(args.threads, args.repeat, args.recipes),
                 "fast": lambda: fast_path_rows(args.threads, args.compile),
                 "startup": lambda: startup_rows(args.threads), "data": lambda: data_rows(args.threads)}
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "

@@ -75,11 +75,9 @@ def chosen_executor(loaded: "LoadedSuite", name: str | None, settings: list[str]
     """The executor named on the command line (else the suite's), with its settings: the suite's
     when it names the same one, then each ``--executor-set KEY=VALUE``."""
     import yaml
-    from pydantic import ValidationError
 
-    from ganforge.bench.executor import ExecutorContext
+    from ganforge.bench.executor import ExecutorContext, check_executor_slot
     from ganforge.errors import GanforgeError
-    from ganforge.registry import UnknownComponent, default_registry
 
     slot = loaded.executor_slot
     if name is not None and name != slot["type"]:
@@ -89,16 +87,11 @@ def chosen_executor(loaded: "LoadedSuite", name: str | None, settings: list[str]
         if not equals or not key:
             raise GanforgeError(f"--executor-set {item!r}: give KEY=VALUE, e.g. --executor-set address=auto")
         slot[key.strip()] = yaml.safe_load(value)
-    registry = default_registry()
-    try:
-        spec = registry.get("executor", slot["type"])
-    except UnknownComponent:
-        raise GanforgeError(f"--executor: {registry.unknown_message('executor', slot['type'])}") from None
-    try:
-        params = spec.params.model_validate({k: v for k, v in slot.items() if k != "type"})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or slot['type']}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
-        raise GanforgeError(f"executor {slot['type']}: {problems} (settings come from the suite's `executor:` and "
-                            "--executor-set; docs/distributed.md lists each executor's settings)") from None
+    spec, params, problems = check_executor_slot(slot)
+    if spec is None:
+        raise GanforgeError(f"--executor: {problems[0][1]}")
+    if problems:
+        described = "; ".join(f"{'.'.join(map(str, key)) or slot['type']}: {message}" for key, message in problems)
+        raise GanforgeError(f"executor {slot['type']}: {described} (settings come from the suite's `executor:` and "
+                            "--executor-set; docs/distributed.md lists each executor's settings)")
     return spec.build(params, ExecutorContext(out=out.resolve(), jobs=jobs, suite=loaded.suite.name))

@@ -84,3 +84,22 @@ def missing_extra(engine: str, module: str, extra: str) -> str:
     """The message for an executor whose engine is not installed."""
     return (f"the {engine} executor needs {module}, which is not installed: pip install 'ganforge[{extra}]' "
             f"(or `uv sync --extra {extra}`), or run the suite with --executor local")
+
+
+def check_executor_slot(slot: dict) -> tuple[object | None, object | None, list[tuple[tuple, str]]]:
+    """``(spec, params, problems)`` for an executor slot ``{"type": NAME, ...settings}``: its
+    registered component and validated settings, or the problems as ``(key, message)`` pairs
+    (keys below ``executor``) for the caller to place in a file or on the command line."""
+    from pydantic import ValidationError
+
+    from ganforge.registry import UnknownComponent, default_registry
+
+    registry = default_registry()
+    try:
+        spec = registry.get("executor", slot["type"])
+    except UnknownComponent:
+        return None, None, [(("type",), registry.unknown_message("executor", slot["type"]))]
+    try:
+        return spec, spec.params.model_validate({k: v for k, v in slot.items() if k != "type"}), []
+    except ValidationError as exc:
+        return spec, None, [(tuple(error["loc"]), error["msg"]) for error in exc.errors(include_url=False)]

@@ -227,9 +227,7 @@ def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems:
 
 def _check_executor(slot: Any, path: Path, provenance: dict, problems: list[Problem]) -> None:
     """The suite's ``executor``: a known executor with valid settings."""
-    from pydantic import ValidationError as ParamsError
-
-    from ganforge.registry import UnknownComponent, default_registry
+    from ganforge.bench.executor import check_executor_slot
 
     key: tuple = ("executor",)
     if isinstance(slot, str):
@@ -238,19 +236,8 @@ def _check_executor(slot: Any, path: Path, provenance: dict, problems: list[Prob
         problems.append(Problem(_where(provenance, key, path), key, "an executor is a name (local, ray, slurm) or a "
                                                                     "mapping with a 'type' and its settings"))
         return
-    registry = default_registry()
-    try:
-        spec = registry.get("executor", slot["type"])
-    except UnknownComponent:
-        problems.append(Problem(_where(provenance, key + ("type",), path), key + ("type",),
-                                registry.unknown_message("executor", slot["type"])))
-        return
-    try:
-        spec.params.model_validate({k: v for k, v in slot.items() if k != "type"})
-    except ParamsError as exc:
-        for error in exc.errors(include_url=False):
-            where = key + tuple(error["loc"])
-            problems.append(Problem(_where(provenance, where, path), where, error["msg"]))
+    for where, message in check_executor_slot(slot)[2]:
+        problems.append(Problem(_where(provenance, key + where, path), key + where, message))
 
 
 def _where(provenance: dict, key: tuple, path: Path) -> Location:
