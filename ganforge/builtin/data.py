@@ -57,7 +57,7 @@ class ImageFolderParams(Params):
     per-image attributes from a table."""
 
     root: RecipePath = Field(..., description="Folder of images (relative to the recipe file), a .zip of them, or a folder inside one (images.zip/train).")
-    size: int | None = Field(None, ge=1, description="Resize the shorter side to this, then crop square (default: the images' own size).")
+    size: int | None = Field(None, ge=1, description="Resize the shorter side to this (antialiased bicubic), then crop square (default: the images' own size).")
     crop: Literal["center", "random"] = Field("center", description="How to crop to a square.")
     flip: bool = Field(False, description="Random horizontal flips.")
     labels: bool = Field(False, description="Use the first-level subfolder names as class labels.")
