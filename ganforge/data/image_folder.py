@@ -10,8 +10,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from PIL import Image
 import torch.nn.functional as F
+from PIL import Image
 
 from ganforge.data.attributes import read_attribute_table
 from ganforge.data.adapter import DataAdapter
