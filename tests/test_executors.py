@@ -1,7 +1,7 @@
 """``ganforge bench`` executors: the same tiny suite (two recipes, two seeds, deterministic on
 CPU) run by the local executor, by a real local Ray cluster and by submitit's local executor
 gives bit-for-bit the same numbers and weights; the Slurm path renders the sbatch script it
-submits; a worker killed mid-sweep is resumed by the next call; a report drawn from a store
+submits; a worker killed or stopped mid-sweep is resumed by the next call; a report drawn from a store
 alone has its metric curves."""
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def worker_of(job_file: Path) -> int | None:
     return None
 
 
-def test_a_worker_killed_mid_sweep_is_resumed_by_the_next_call(tmp_path):
+def test_a_worker_killed_or_stopped_mid_sweep_is_resumed_by_the_next_call(tmp_path):
     suite = suite_file(tmp_path, seeds=1, runs={"gan": {"recipe": "recipes/ring.yaml"}}, reference=[],
                        set=["train.steps=400", "train.checkpoint_every=20", "eval.every=200"])
     out = tmp_path / "out"
@@ -216,10 +216,30 @@ def test_a_worker_killed_mid_sweep_is_resumed_by_the_next_call(tmp_path):
     killed_at = max(int(p.name.split("_")[1]) for p in (folder / "checkpoints").glob("step_*"))
     assert 0 < killed_at < 400
 
+    # stopped politely (SIGTERM) the next time: an interruption with its checkpoint, not a failure
+    sweep = subprocess.Popen([sys.executable, "-m", "ganforge", "bench", str(suite), "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while newest(folder) <= killed_at + 20 and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(worker_of(folder / "bench.job.json"), signal.SIGTERM)
+    output, _ = sweep.communicate(timeout=120)
+    assert sweep.returncode != 0 and "interrupted gan seed 0" in output and "FAILED" not in output, output
+    assert "1 of 1 runs were interrupted (gan seed 0): their checkpoints are saved and the same `ganforge bench` " \
+           "command resumes them" in output
+    record = json.loads((folder / "bench.json").read_text())
+    stopped_at = newest(folder)
+    assert record["status"] == "interrupted" and record["segments"][-1]["to_step"] == stopped_at > killed_at + 20
+    assert "The next `ganforge bench` of this suite resumes it" in (folder / "bench.log").read_text()
+
     bench(suite, "--out", out)
     record = json.loads((folder / "bench.json").read_text())
     assert record["status"] == "done" and record["step"] == 400
-    assert record["segments"][-1]["from_step"] >= killed_at  # resumed, not started over
+    assert record["segments"][-1]["from_step"] == stopped_at  # resumed, not started over
+
+
+def newest(folder: Path) -> int:
+    return max((int(p.name.split("_")[1]) for p in (folder / "checkpoints").glob("step_*")), default=0)
 
 
 # ----------------------------------------------------------------- the report from a store alone

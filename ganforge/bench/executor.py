@@ -66,6 +66,11 @@ class ExecutorContext:
     """The suite's name (for job names)."""
 
 
+INTERRUPTED = 3
+"""The worker's exit code for a run stopped on request (SIGTERM, Ctrl-C) after saving a
+checkpoint: not a failure; the next ``ganforge bench`` of the suite resumes it."""
+
+
 def run_task(task: BenchTask, threads: int) -> int:
     """Run ``task`` in a worker process of this machine with ``threads`` CPU threads, its output
     appended to :attr:`BenchTask.log`; return the worker's exit code. Executors call this

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
-from ganforge.bench.executor import BenchTask, Executor
+from ganforge.bench.executor import INTERRUPTED, BenchTask, Executor
 from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
@@ -138,6 +138,7 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
          f"({describe_executor(executor, jobs)}){where}")
     tasks = {bench_task(job, recipes[job.run, job.seed], loaded.suite.threads, store): job for job in todo}
     failures: list[str] = []
+    interrupted: list[str] = []
     started = time.time()
 
     def report(task: BenchTask, code: int | None) -> None:
@@ -148,15 +149,22 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
         elif code == 0:
             record_in_store(job, finished(job) or {}, store)
             echo(f"  done {job.run} seed {job.seed} ({took})")
+        elif code == INTERRUPTED:
+            interrupted.append(f"{job.run} seed {job.seed}")
+            echo(f"  interrupted {job.run} seed {job.seed} ({took}; its checkpoint is saved)")
         else:
             failures.append(f"{job.run} seed {job.seed}: {failure_of(task, code)}")
             echo(f"  FAILED {job.run} seed {job.seed} ({took})")
 
     executor.run(list(tasks), report)
     results = gather(loaded, out, planned, baseline, store)
+    stopped = (f"{len(interrupted)} of {len(planned)} runs were interrupted ({', '.join(interrupted)}): their "
+               "checkpoints are saved and the same `ganforge bench` command resumes them") if interrupted else ""
     if failures:
         raise GanforgeError(f"{len(failures)} of {len(planned)} runs failed (results.json holds the others):\n  "
-                            + "\n  ".join(failures))
+                            + "\n  ".join(failures) + (f"\n{stopped}" if stopped else ""))
+    if stopped:
+        raise GanforgeError(stopped)
     return results
 
 

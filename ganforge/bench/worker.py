@@ -116,11 +116,17 @@ def _eval_device(device: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from ganforge.bench.executor import INTERRUPTED
     from ganforge.errors import GanforgeError
+    from ganforge.train.trainer import Interrupted
 
     job = json.loads(Path(argv[0]).read_text())
     try:
         run_job(job)
+    except Interrupted as exc:
+        print(f"ganforge: interrupted at step {exc.step}; checkpoint saved in {exc.checkpoint}. The next "
+              "`ganforge bench` of this suite resumes it.", file=sys.stderr)
+        return INTERRUPTED
     except GanforgeError as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 1
