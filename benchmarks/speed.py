@@ -48,13 +48,14 @@ def wall(command: list[str], threads: int) -> float:
 
 
 def command_seconds_per_step(recipe: str, steps: tuple[int, int], threads: int, extra: list[str]) -> float:
-    """Steady-state seconds per step of the whole ``ganforge train`` command."""
+    """Steady-state seconds per step of the whole ``ganforge train`` command (without in-training
+    evaluation: both lengths would pay it once, at their last step)."""
     times = []
     for n in steps:
         with tempfile.TemporaryDirectory() as out:
             times.append(wall([sys.executable, "-m", "ganforge", "train", f"recipes/{recipe}.yaml", "--no-preflight",
                                "--set", f"train.steps={n}", "--set", f"output.dir={out}/run",
-                               "--set", "train.progress=false", *extra], threads))
+                               "--set", "train.progress=false", "--set", "eval.every=null", *extra], threads))
     return (times[1] - times[0]) / (steps[1] - steps[0])
 
 
