@@ -4,8 +4,9 @@ above 1 is faster).
 
 * whole command: ``ganforge train RECIPE`` (a subprocess, data loading, logging, samples and
   checkpoints included) against a plain eager PyTorch loop of the same nets, losses, Adam and
-  EMA over batches already in memory. Steady state: each is timed at two lengths and the
-  difference divided by the extra steps, so start-up and compilation cancel out.
+  EMA over batches already in memory (for pix2pix and CycleGAN, the reference-style steps of
+  translation_speed.py). Steady state: each is timed at two lengths and the difference divided
+  by the extra steps, so start-up and compilation cancel out.
 * fast path: the same whole command with ``train.precision: auto`` and ``train.channels_last``
   (and ``train.compile``), against itself in fp32 eager.
 * start-up: ``ganforge sample`` and the quick commands against ``python -c "import torch"``.
@@ -14,6 +15,7 @@ above 1 is faster).
 
     python benchmarks/speed.py --threads 2                     # everything (about 25 minutes)
     python benchmarks/speed.py --only startup data             # a part
+    python benchmarks/speed.py --only command --recipes pix2pix-facades --repeat 3
 """
 
 from __future__ import annotations
