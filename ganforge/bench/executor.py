@@ -18,7 +18,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from ganforge.registry import ComponentSpec
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,20 @@ def missing_extra(engine: str, module: str, extra: str) -> str:
             f"(or `uv sync --extra {extra}`), or run the suite with --executor local")
 
 
-def check_executor_slot(slot: dict) -> tuple[object | None, object | None, list[tuple[tuple, str]]]:
-    """``(spec, params, problems)`` for an executor slot ``{"type": NAME, ...settings}``: its
-    registered component and validated settings, or the problems as ``(key, message)`` pairs
-    (keys below ``executor``) for the caller to place in a file or on the command line."""
+class CheckedExecutorSlot(NamedTuple):
+    """An executor slot looked up and validated: its component and settings, or its problems."""
+
+    spec: ComponentSpec | None
+    """The registered executor; None when its name is unknown."""
+    params: BaseModel | None
+    """The validated settings; None when there are problems."""
+    problems: list[tuple[tuple, str]]
+    """``(key, message)`` pairs, keys below ``executor``, for the caller to place in a file or
+    on the command line."""
+
+
+def check_executor_slot(slot: dict) -> CheckedExecutorSlot:
+    """Look up and validate an executor slot ``{"type": NAME, ...settings}``."""
     from pydantic import ValidationError
 
     from ganforge.registry import UnknownComponent, default_registry
@@ -103,8 +118,9 @@ def check_executor_slot(slot: dict) -> tuple[object | None, object | None, list[
     try:
         spec = registry.get("executor", slot["type"])
     except UnknownComponent:
-        return None, None, [(("type",), registry.unknown_message("executor", slot["type"]))]
+        return CheckedExecutorSlot(None, None, [(("type",), registry.unknown_message("executor", slot["type"]))])
     try:
-        return spec, spec.params.model_validate({k: v for k, v in slot.items() if k != "type"}), []
+        return CheckedExecutorSlot(spec, spec.params.model_validate({k: v for k, v in slot.items() if k != "type"}), [])
     except ValidationError as exc:
-        return spec, None, [(tuple(error["loc"]), error["msg"]) for error in exc.errors(include_url=False)]
+        return CheckedExecutorSlot(spec, None, [(tuple(error["loc"]), error["msg"])
+                                                for error in exc.errors(include_url=False)])

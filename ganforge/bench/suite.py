@@ -236,7 +236,7 @@ def _check_executor(slot: Any, path: Path, provenance: dict, problems: list[Prob
         problems.append(Problem(_where(provenance, key, path), key, "an executor is a name (local, ray, slurm) or a "
                                                                     "mapping with a 'type' and its settings"))
         return
-    for where, message in check_executor_slot(slot)[2]:
+    for where, message in check_executor_slot(slot).problems:
         problems.append(Problem(_where(provenance, key + where, path), key + where, message))
 
 
