@@ -122,7 +122,7 @@ def launch_ranks(args: argparse.Namespace, name: str) -> int:
 
 
 def add_validate_command(commands: Commands) -> None:
-    p = commands.add_parser("validate", help="check a recipe without training")
+    p = commands.add_parser("validate", help="check a recipe (or a bench suite and each of its runs) without training")
     add_recipe_args(p)
     p.add_argument("--print", action="store_true",
                    help="print the resolved recipe with all defaults; values from extended files or --set are marked "
@@ -135,6 +135,8 @@ def add_validate_command(commands: Commands) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from ganforge.recipe import load_recipe
 
+    if is_suite_file(args.recipe):
+        return validate_suite(args)
     loaded = load_recipe(args.recipe, args.overrides)
     if args.print:
         from ganforge.recipe.provenance import annotated_yaml
@@ -152,6 +154,43 @@ def cmd_validate(args: argparse.Namespace) -> int:
         checked = "; " + report.describe()
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
           f"{loaded.recipe.train.steps} steps{checked})")
+    return 0
+
+
+def is_suite_file(path: Path) -> bool:
+    """Whether ``path`` holds a bench suite (a mapping with ``runs`` and no ``models``)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the recipe loader says what is wrong with the file
+    return isinstance(data, dict) and "runs" in data and "models" not in data
+
+
+def validate_suite(args: argparse.Namespace) -> int:
+    """Check a bench suite, then every run's recipe as the suite sets it (seed 0), with preflight."""
+    from ganforge.bench.runner import plan
+    from ganforge.bench.suite import load_suite
+    from ganforge.errors import GanforgeError
+
+    if args.overrides or args.print:
+        raise GanforgeError(f"{args.recipe} is a bench suite: --set and --print apply to recipes; a suite's runs take "
+                            "their settings from its `set:` (validate a run's recipe file to use them)")
+    loaded = load_suite(args.recipe)
+    jobs = plan(loaded, Path("runs") / "bench" / loaded.suite.name, seeds=loaded.suite.seed_list[:1])
+    for job in jobs:
+        recipe = loaded.load_recipe(job.run, job.overrides)
+        checked = ""
+        if not args.no_preflight:
+            from ganforge.preflight import preflight
+
+            report = preflight(recipe)
+            for warning in report.warnings:
+                print(f"ganforge: warning: {job.run}: {warning}", file=sys.stderr)
+            checked = "; " + report.describe()
+        print(f"  {job.run}: ok ({recipe.recipe.objective.type}, {recipe.recipe.train.steps} steps{checked})")
+    print(f"{args.recipe}: ok (suite {loaded.suite.name}, {len(jobs)} runs, seeds {loaded.suite.seed_list})")
     return 0
 
 

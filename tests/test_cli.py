@@ -83,6 +83,24 @@ def test_validate_prints_the_resolved_recipe(tmp_path):
     assert "steps: 9" in result.stdout and "precision: fp32" in result.stdout
 
 
+def test_validate_checks_a_bench_suite_and_each_of_its_runs(tmp_path):
+    write_recipe(tmp_path / "tiny.yaml", tiny_ring(tmp_path))
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: tiny-suite\nseeds: 2\nmetrics: [{type: mode-coverage, samples: 100}]\nruns:\n"
+                     "  plain: {recipe: tiny.yaml}\n  wider: {recipe: tiny.yaml, set: [models.generator.width=64]}\n")
+    result = ganforge("validate", str(suite))
+    assert result.returncode == 0, result.stderr
+    assert "plain: ok (unconditional, 20 steps; " in result.stdout and "wider: ok" in result.stdout
+    assert f"{suite}: ok (suite tiny-suite, 2 runs, seeds [0, 1])" in result.stdout
+
+    suite.write_text(suite.read_text() + "  broken: {recipe: tiny.yaml, set: [models.generator.widht=6]}\n")
+    result = ganforge("validate", str(suite), "--no-preflight")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{suite}:7: models.generator.widht: unknown key 'widht'; did you mean 'width'" in result.stderr  # its line
+    result = ganforge("validate", str(suite), "--set", "train.steps=2")
+    assert result.returncode == 1 and "is a bench suite: --set and --print apply to recipes" in result.stderr
+
+
 def test_schema_and_plugins_commands(tmp_path):
     result = ganforge("schema", "--out", str(tmp_path / "schema.json"))
     assert result.returncode == 0

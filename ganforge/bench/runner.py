@@ -111,10 +111,8 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     (default: worker processes on this machine, ``jobs`` at a time), then write and return
     ``results.json``. Failed jobs are reported (with the end of their log) after the others
     have run."""
-    from ganforge.recipe import load_recipe
-
     planned = plan(loaded, out, only, seeds)
-    recipes = {(job.run, job.seed): load_recipe(job.recipe, job.overrides) for job in planned}  # any recipe's mistake, first
+    recipes = {(job.run, job.seed): loaded.load_recipe(job.run, job.overrides) for job in planned}  # any mistake, first
     todo = []
     for job in planned:
         record = finished(job)

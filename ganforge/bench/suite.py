@@ -4,15 +4,17 @@ and the published rows they are compared with. A suite is a YAML file validated 
 from __future__ import annotations
 
 import copy
-
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ganforge.recipe.errors import Location, Problem, RecipeError
 from ganforge.recipe.yaml import load_yaml_file
+
+if TYPE_CHECKING:
+    from ganforge.recipe import LoadedRecipe
 
 
 class _Strict(BaseModel):
@@ -118,10 +120,26 @@ class LoadedSuite:
     """A validated suite with its file (recipe paths, and files named in evaluator settings,
     are relative to it)."""
 
-    def __init__(self, suite: Suite, path: Path, text: str, metrics: dict[str, list[Any]] | None = None):
+    def __init__(self, suite: Suite, path: Path, text: str, metrics: dict[str, list[Any]] | None = None,
+                 provenance: dict | None = None):
         self.suite, self.path = suite, path
         self.sha256 = hashlib.sha256(text.encode()).hexdigest()
         self._metrics = metrics or {name: suite.metrics_of(name) for name in suite.runs}
+        self._provenance = provenance or {}
+
+    def load_recipe(self, run: str, overrides: list[str]) -> "LoadedRecipe":
+        """``run``'s recipe with ``overrides`` (see :meth:`overrides`); a mistake in one of the
+        suite's ``set:`` entries is placed at its line in the suite file, not on a ``--set``."""
+        from ganforge.recipe import load_recipe
+
+        try:
+            return load_recipe(self.recipe_path(run), overrides)
+        except RecipeError as exc:
+            lines = {**{item: _where(self._provenance, ("set", i), self.path) for i, item in enumerate(self.suite.set)},
+                     **{item: _where(self._provenance, ("runs", run, "set", i), self.path)
+                        for i, item in enumerate(self.suite.runs[run].set)}}
+            raise RecipeError([Problem(lines.get(p.location.override, p.location), p.path, p.message)
+                               for p in exc.problems]) from None
 
     @property
     def executor_slot(self) -> dict[str, Any]:
@@ -180,7 +198,7 @@ def load_suite(path: str | Path) -> LoadedSuite:
         _check_executor(suite.executor, path, provenance, problems)
     if problems:
         raise RecipeError(list(dict.fromkeys(problems)))  # a suite-wide slot is checked once per run
-    return LoadedSuite(suite, path, path.read_text(), metrics)
+    return LoadedSuite(suite, path, path.read_text(), metrics, provenance)
 
 
 def _resolve_slot(slot: Any, path: Path, key: tuple, provenance: dict, problems: list[Problem]) -> Any:
