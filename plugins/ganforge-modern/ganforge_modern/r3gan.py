@@ -141,13 +141,15 @@ def stage_settings(resolution: int, widths: list[int] | None, cardinalities: lis
 
 class R3GANGenerator(nn.Module):
     """z -> image: the basis at 4 px, then per stage an upsampling (from the second stage on) and
-    residual blocks, and a 1x1 convolution to the image channels. Unbounded while training;
-    clamped to [-1, 1] otherwise."""
+    residual blocks, and a 1x1 convolution to the image channels. ``output="linear"`` (the
+    paper's) is unbounded while training and clamped to [-1, 1] otherwise; ``"tanh"`` bounds it."""
 
     def __init__(self, resolution: int, channels: int = 3, z_dim: int = 64, widths: list[int] | None = None,
-                 cardinalities: list[int] | None = None, blocks: list[int] | None = None, expansion: int = 2):
+                 cardinalities: list[int] | None = None, blocks: list[int] | None = None, expansion: int = 2,
+                 output: str = "linear"):
         super().__init__()
         widths, cardinalities, blocks = stage_settings(resolution, widths, cardinalities, blocks, "r3gan-generator")
+        self.output = output
         depth = sum(blocks)
         self.z_dim = z_dim
         self.stages = nn.ModuleList()
@@ -162,13 +164,15 @@ class R3GANGenerator(nn.Module):
         for stage in self.stages:
             x = stage(x)
         image = self.to_image(x)
+        if self.output == "tanh":
+            return torch.tanh(image)
         return image if self.training else image.clamp(-1, 1)
 
     @classmethod
     def build(cls, params, ctx) -> "R3GANGenerator":
         info = image_info(ctx, "r3gan-generator")
         return cls(info.size, info.channels, params.z_dim, params.widths, params.cardinalities, params.blocks,
-                   params.expansion)
+                   params.expansion, params.output)
 
 
 class R3GANDiscriminator(nn.Module):

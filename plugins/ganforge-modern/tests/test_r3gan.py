@@ -55,6 +55,22 @@ def test_fix_up_initialisation_starts_every_block_as_the_identity():
     assert g(torch.randn(5, 8)).shape == (5, 1, 16, 16) and d(torch.randn(5, 1, 16, 16)).shape == (5,)
 
 
+def test_a_tanh_output_bounds_the_same_image_layer_in_training_and_sampling():
+    settings = dict(widths=[8, 8, 8], cardinalities=[2, 2, 2], blocks=[1, 1, 1])
+    torch.manual_seed(0)
+    linear = R3GANGenerator(16, 1, 8, **settings)
+    tanh = R3GANGenerator(16, 1, 8, output="tanh", **settings)
+    tanh.load_state_dict(linear.state_dict())  # the same parameters: tanh adds none
+    with torch.no_grad():
+        torch.nn.init.normal_(linear.to_image.weight, std=3.0)  # outputs well past [-1, 1]
+        tanh.to_image.weight.copy_(linear.to_image.weight)
+        z = torch.randn(4, 8)
+        raw = linear.train()(z)
+        assert raw.abs().max() > 1.5
+        for mode in (tanh.train(), tanh.eval()):
+            assert torch.allclose(mode(z), torch.tanh(raw), atol=1e-6)
+
+
 def test_settings_that_do_not_fit_are_located_errors():
     with pytest.raises(GanforgeError, match="`widths` has 2 entries, but 16 px images need one per stage .* 3"):
         R3GANGenerator(16, 3, 8, widths=[8, 8], cardinalities=[2, 2, 2], blocks=[1, 1, 1])
