@@ -108,12 +108,17 @@ class CheckedExecutorSlot(NamedTuple):
     on the command line."""
 
 
-def check_executor_slot(slot: dict) -> CheckedExecutorSlot:
-    """Look up and validate an executor slot ``{"type": NAME, ...settings}``."""
+def check_executor_slot(slot: object) -> CheckedExecutorSlot:
+    """Look up and validate an executor slot: a name, or ``{"type": NAME, ...settings}``."""
     from pydantic import ValidationError
 
     from ganforge.registry import UnknownComponent, default_registry
 
+    if isinstance(slot, str):
+        slot = {"type": slot}
+    if not (isinstance(slot, dict) and isinstance(slot.get("type"), str)):
+        return CheckedExecutorSlot(None, None, [((), "an executor is a name (local, ray, slurm) or a mapping with a "
+                                                    "'type' and its settings")])
     registry = default_registry()
     try:
         spec = registry.get("executor", slot["type"])

@@ -248,12 +248,6 @@ def _check_executor(slot: Any, path: Path, provenance: dict, problems: list[Prob
     from ganforge.bench.executor import check_executor_slot
 
     key: tuple = ("executor",)
-    if isinstance(slot, str):
-        slot = {"type": slot}
-    if not (isinstance(slot, dict) and isinstance(slot.get("type"), str)):
-        problems.append(Problem(_where(provenance, key, path), key, "an executor is a name (local, ray, slurm) or a "
-                                                                    "mapping with a 'type' and its settings"))
-        return
     for where, message in check_executor_slot(slot).problems:
         problems.append(Problem(_where(provenance, key + where, path), key + where, message))
 
