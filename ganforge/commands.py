@@ -144,17 +144,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
         return 0
     note_inherited_data(loaded)
-    checked = ""
-    if not args.no_preflight:
-        from ganforge.preflight import preflight
-
-        report = preflight(loaded)
-        for warning in report.warnings:
-            print(f"ganforge: warning: {warning}", file=sys.stderr)
-        checked = "; " + report.describe()
+    checked = "" if args.no_preflight else "; " + preflight_described(loaded)
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
           f"{loaded.recipe.train.steps} steps{checked})")
     return 0
+
+
+def preflight_described(loaded, label: str = "") -> str:
+    """Preflight a loaded recipe: its warnings on stderr (after ``label``), its summary returned."""
+    from ganforge.preflight import preflight
+
+    report = preflight(loaded)
+    for warning in report.warnings:
+        print(f"ganforge: warning: {label}{warning}", file=sys.stderr)
+    return report.describe()
 
 
 def is_suite_file(path: Path) -> bool:
@@ -181,14 +184,7 @@ def validate_suite(args: argparse.Namespace) -> int:
     jobs = plan(loaded, Path("runs") / "bench" / loaded.suite.name, seeds=loaded.suite.seed_list[:1])
     for job in jobs:
         recipe = loaded.load_recipe(job.run, job.overrides)
-        checked = ""
-        if not args.no_preflight:
-            from ganforge.preflight import preflight
-
-            report = preflight(recipe)
-            for warning in report.warnings:
-                print(f"ganforge: warning: {job.run}: {warning}", file=sys.stderr)
-            checked = "; " + report.describe()
+        checked = "" if args.no_preflight else "; " + preflight_described(recipe, f"{job.run}: ")
         print(f"  {job.run}: ok ({recipe.recipe.objective.type}, {recipe.recipe.train.steps} steps{checked})")
     print(f"{args.recipe}: ok (suite {loaded.suite.name}, {len(jobs)} runs, seeds {loaded.suite.seed_list})")
     return 0
