@@ -18,6 +18,10 @@ class RunFolderError(GanforgeError):
     """A run folder that cannot be used as asked (exists, incomplete, unwritable)."""
 
 
+class RunFolderInUse(RunFolderError):
+    """A run folder another process is writing (it holds the folder's lock)."""
+
+
 class GanforgeDeprecationWarning(FutureWarning):
     """Something a plugin or recipe does still works but will stop working in a later major
     version; the message says what to change. (A FutureWarning, so users see it by default.)"""

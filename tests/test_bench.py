@@ -197,6 +197,24 @@ def test_a_failing_run_is_reported_and_the_others_kept(tmp_path):
     assert [(r["run"], r["status"]) for r in results["runs"]] == [("gan", "done"), ("broken", "missing")]
 
 
+def test_a_run_another_process_is_training_is_left_to_it(tmp_path):
+    """Two `ganforge bench` calls over one suite: the second finds a run's folder locked by the
+    first; it reports that run failed and writes nothing in the folder (bench.json stays the
+    first's), then trains the others."""
+    from ganforge.train.rundir import RunFolder
+
+    runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]}}
+    loaded = load_suite(suite_file(tmp_path, runs=runs, seeds=2, reference=[]))
+    busy = tmp_path / "out" / "gan" / "seed0"
+    busy.mkdir(parents=True)
+    (busy / "bench.json").write_text('{"status": "training", "segments": [{"seconds": 60.0}]}')
+    with RunFolder(busy).lock():  # held by this process, as a first `ganforge bench`'s worker would
+        with pytest.raises(GanforgeError, match=r"1 of 2 runs failed[\s\S]*gan seed 0: exit 1[\s\S]*in use by another"):
+            run_suite(loaded, tmp_path / "out", echo=lambda line: None)
+    assert json.loads((busy / "bench.json").read_text()) == {"status": "training", "segments": [{"seconds": 60.0}]}
+    assert json.loads((tmp_path / "out" / "gan" / "seed1" / "bench.json").read_text())["status"] == "done"
+
+
 def test_a_run_that_cannot_start_stops_the_suite_before_anything_trains(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip file")
     runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]},

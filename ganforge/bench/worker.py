@@ -50,6 +50,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     from ganforge.bench.curves import run_curves
     from ganforge.bench.runner import Job, record_in_store
     from ganforge.bench.store import ResultsStore
+    from ganforge.errors import RunFolderInUse
     from ganforge.pipeline import evaluate_checkpoint, train
     from ganforge.recipe import load_recipe
     from ganforge.train.determinism import deterministic_algorithms
@@ -65,6 +66,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"status": "training", "run": job["run"], "seed": job["seed"], "segments": segments}
     try:
         train(loaded, resume=segment["from_step"] > 0)
+    except RunFolderInUse:
+        raise  # another process trains this run (e.g. a second `ganforge bench`): its bench.json is not ours
     except BaseException:
         segment.update(seconds=round(time.perf_counter() - started, 2), to_step=newest_step(folder), **peak_memory_mb())
         atomic_write_text(folder / BENCH_FILE, json.dumps({**record, "status": "interrupted",

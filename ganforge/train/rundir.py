@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from ganforge.errors import RunFolderError
+from ganforge.errors import RunFolderError, RunFolderInUse
 from ganforge.files import atomic_write_text
 from ganforge.recipe.later import without_later_defaults
 
@@ -66,7 +66,7 @@ class RunFolder:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = holder or "pid unknown"
-                raise RunFolderError(f"run folder {self.path} is in use by another ganforge process ({holder}); two "
+                raise RunFolderInUse(f"run folder {self.path} is in use by another ganforge process ({holder}); two "
                                      "writers would interleave its checkpoints and metrics. Wait for it to finish or "
                                      "stop it, or train into another output.dir") from None
             if holder:
