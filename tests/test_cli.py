@@ -96,6 +96,7 @@ def test_validate_checks_a_bench_suite_and_each_of_its_runs(tmp_path):
     suite.write_text(suite.read_text() + "  broken: {recipe: tiny.yaml, set: [models.generator.widht=6]}\n")
     result = ganforge("validate", str(suite), "--no-preflight")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "1 problem in run 'broken' of the suite:" in result.stderr
     assert f"{suite}:7: models.generator.widht: unknown key 'widht'; did you mean 'width'" in result.stderr  # its line
     result = ganforge("validate", str(suite), "--set", "train.steps=2")
     assert result.returncode == 1 and "is a bench suite: --set and --print apply to recipes" in result.stderr

@@ -139,7 +139,7 @@ class LoadedSuite:
                      **{item: _where(self._provenance, ("runs", run, "set", i), self.path)
                         for i, item in enumerate(self.suite.runs[run].set)}}
             raise RecipeError([Problem(lines.get(p.location.override, p.location), p.path, p.message)
-                               for p in exc.problems]) from None
+                               for p in exc.problems], f"run {run!r} of the suite") from None
 
     @property
     def executor_slot(self) -> dict[str, Any]:
@@ -175,17 +175,18 @@ def load_suite(path: str | Path) -> LoadedSuite:
     path = Path(path)
     if not path.is_file():
         raise RecipeError([Problem(Location(str(path)), (), "suite file not found; give the path of a suite YAML "
-                                                            "such as recipes/bench/mode-collapse.yaml")])
+                                                            "such as recipes/bench/mode-collapse.yaml")], "the suite")
     data, provenance = load_yaml_file(path)
     if not isinstance(data, dict):
-        raise RecipeError([Problem(Location(str(path), 1), (), "a suite is a mapping with name, runs, metrics, ...")])
+        raise RecipeError([Problem(Location(str(path), 1), (), "a suite is a mapping with name, runs, metrics, ...")],
+                          "the suite")
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
         from ganforge.recipe.validate import explain
         from ganforge.registry import default_registry
 
-        raise RecipeError(explain(exc, data, provenance, Suite, default_registry())) from None
+        raise RecipeError(explain(exc, data, provenance, Suite, default_registry()), "the suite") from None
     problems = [Problem(_where(provenance, ("runs", name, "recipe"), path), ("runs", name, "recipe"),
                         f"recipe file {run.recipe} not found (paths are relative to the suite file)")
                 for name, run in suite.runs.items() if not (path.parent / run.recipe).is_file()]
@@ -197,7 +198,7 @@ def load_suite(path: str | Path) -> LoadedSuite:
     if suite.executor is not None:
         _check_executor(suite.executor, path, provenance, problems)
     if problems:
-        raise RecipeError(list(dict.fromkeys(problems)))  # a suite-wide slot is checked once per run
+        raise RecipeError(list(dict.fromkeys(problems)), "the suite")  # a suite-wide slot is checked once per run
     return LoadedSuite(suite, path, path.read_text(), metrics, provenance)
 
 

@@ -49,11 +49,11 @@ def format_path(path: Iterable[str | int]) -> str:
 class RecipeError(GanforgeError):
     """All problems found in a recipe, reported together."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
+    def __init__(self, problems: list[Problem], subject: str = "the recipe"):
+        self.problems, self.subject = problems, subject
         super().__init__(str(self))
 
     def __str__(self) -> str:
         count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the recipe:"
+        head = f"{count} problem{'s' if count != 1 else ''} in {self.subject}:"
         return "\n".join([head] + [f"  {p}" for p in self.problems])
