@@ -142,7 +142,8 @@ def stage_settings(resolution: int, widths: list[int] | None, cardinalities: lis
 class R3GANGenerator(nn.Module):
     """z -> image: the basis at 4 px, then per stage an upsampling (from the second stage on) and
     residual blocks, and a 1x1 convolution to the image channels. ``output="linear"`` (the
-    paper's) is unbounded while training and clamped to [-1, 1] otherwise; ``"tanh"`` bounds it."""
+    paper's) is unbounded while training and clamped to [-1, 1] otherwise; ``"tanh"`` bounds
+    it; ``"clamp"`` clamps it while training too, with the gradient of the identity."""
 
     def __init__(self, resolution: int, channels: int = 3, z_dim: int = 64, widths: list[int] | None = None,
                  cardinalities: list[int] | None = None, blocks: list[int] | None = None, expansion: int = 2,
@@ -166,6 +167,8 @@ class R3GANGenerator(nn.Module):
         image = self.to_image(x)
         if self.output == "tanh":
             return torch.tanh(image)
+        if self.output == "clamp" and self.training:  # the clamped value, the identity's gradient
+            return image + (image.clamp(-1, 1) - image).detach()
         return image if self.training else image.clamp(-1, 1)
 
     @classmethod

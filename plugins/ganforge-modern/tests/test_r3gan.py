@@ -71,6 +71,24 @@ def test_a_tanh_output_bounds_the_same_image_layer_in_training_and_sampling():
             assert torch.allclose(mode(z), torch.tanh(raw), atol=1e-6)
 
 
+def test_a_clamped_output_is_bounded_while_training_and_passes_gradients_through():
+    settings = dict(widths=[8, 8, 8], cardinalities=[2, 2, 2], blocks=[1, 1, 1])
+    torch.manual_seed(0)
+    linear = R3GANGenerator(16, 1, 8, **settings)
+    clamped = R3GANGenerator(16, 1, 8, output="clamp", **settings)
+    clamped.load_state_dict(linear.state_dict())
+    with torch.no_grad():
+        torch.nn.init.normal_(linear.to_image.weight, std=3.0)
+        clamped.to_image.weight.copy_(linear.to_image.weight)
+    z = torch.randn(4, 8)
+    raw, out = linear.train()(z), clamped.train()(z)
+    assert (raw.abs() > 1).any() and torch.equal(out.detach(), raw.detach().clamp(-1, 1))
+    out.sum().backward()
+    raw.sum().backward()  # a saturated pixel still passes its gradient: the same as the linear layer's
+    assert torch.allclose(clamped.to_image.weight.grad, linear.to_image.weight.grad)
+    assert clamped.to_image.weight.grad.abs().sum() > 0
+
+
 def test_settings_that_do_not_fit_are_located_errors():
     with pytest.raises(GanforgeError, match="`widths` has 2 entries, but 16 px images need one per stage .* 3"):
         R3GANGenerator(16, 3, 8, widths=[8, 8], cardinalities=[2, 2, 2], blocks=[1, 1, 1])
