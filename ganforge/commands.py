@@ -164,9 +164,13 @@ def is_suite_file(path: Path) -> bool:
     """Whether ``path`` holds a bench suite (a mapping with ``runs`` and no ``models``)."""
     import yaml
 
+    from ganforge.recipe.yaml import MAX_BYTES
+
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+        data = yaml.safe_load(raw) if len(raw) <= MAX_BYTES else None
+    except (OSError, yaml.YAMLError):
         return False  # the recipe loader says what is wrong with the file
     return isinstance(data, dict) and "runs" in data and "models" not in data
 
