@@ -162,15 +162,14 @@ def preflight_described(loaded, label: str = "") -> str:
 
 def is_suite_file(path: Path) -> bool:
     """Whether ``path`` holds a bench suite (a mapping with ``runs`` and no ``models``)."""
-    import yaml
+    from ganforge.recipe.errors import RecipeError
+    from ganforge.recipe.yaml import load_yaml_file
 
-    from ganforge.recipe.yaml import MAX_BYTES
-
+    if not path.is_file():  # a folder, a device, a pipe: the recipe loader says what is wrong
+        return False
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
-        data = yaml.safe_load(raw) if len(raw) <= MAX_BYTES else None
-    except (OSError, yaml.YAMLError):
+        data, _ = load_yaml_file(path)  # the recipe loader's limits: size, depth, aliases, tags
+    except RecipeError:
         return False  # the recipe loader says what is wrong with the file
     return isinstance(data, dict) and "runs" in data and "models" not in data
 
