@@ -9,8 +9,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganforge.hookspecs import Commands
+
+if TYPE_CHECKING:
+    from ganforge.recipe import LoadedRecipe
 
 
 def add_recipe_args(parser: argparse.ArgumentParser) -> None:
@@ -150,7 +154,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def preflight_described(loaded, label: str = "") -> str:
+def preflight_described(loaded: "LoadedRecipe", label: str = "") -> str:
     """Preflight a loaded recipe: its warnings on stderr (after ``label``), its summary returned."""
     from ganforge.preflight import preflight
 

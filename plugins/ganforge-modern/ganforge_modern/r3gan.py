@@ -139,6 +139,10 @@ def stage_settings(resolution: int, widths: list[int] | None, cardinalities: lis
     return tuple(values for _, values in settings)
 
 
+OUTPUTS = ("linear", "tanh", "clamp")
+"""How the generator's image layer ends (see :class:`R3GANGenerator`)."""
+
+
 class R3GANGenerator(nn.Module):
     """z -> image: the basis at 4 px, then per stage an upsampling (from the second stage on) and
     residual blocks, and a 1x1 convolution to the image channels. ``output="linear"`` (the
@@ -150,6 +154,8 @@ class R3GANGenerator(nn.Module):
                  output: str = "linear"):
         super().__init__()
         widths, cardinalities, blocks = stage_settings(resolution, widths, cardinalities, blocks, "r3gan-generator")
+        if output not in OUTPUTS:
+            raise GanforgeError(f"r3gan-generator: output {output!r} is not one of {', '.join(OUTPUTS)}")
         self.output = output
         depth = sum(blocks)
         self.z_dim = z_dim

@@ -96,6 +96,8 @@ def test_settings_that_do_not_fit_are_located_errors():
         R3GANDiscriminator(16, 3, widths=[8, 8, 8], cardinalities=[3, 2, 2], blocks=[1, 1, 1])
     with pytest.raises(GanforgeError, match="power of two"):
         R3GANGenerator(28, 1, 8)
+    with pytest.raises(GanforgeError, match="output 'tahn' is not one of linear, tanh, clamp"):
+        R3GANGenerator(16, 1, 8, widths=[8, 8, 8], cardinalities=[2, 2, 2], blocks=[1, 1, 1], output="tahn")
 
 
 def test_rpgan_with_r1_and_r2_trains_and_resumes_bit_for_bit(tmp_path):
