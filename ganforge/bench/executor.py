@@ -75,6 +75,10 @@ INTERRUPTED = 3
 """The worker's exit code for a run stopped on request (SIGTERM, Ctrl-C) after saving a
 checkpoint: not a failure; the next ``ganforge bench`` of the suite resumes it."""
 
+BUSY = 4
+"""The worker's exit code for a run whose folder another ganforge process holds (a second
+``ganforge bench`` of the same suite, say): left to that process, its folder untouched."""
+
 
 def run_task(task: BenchTask, threads: int) -> int:
     """Run ``task`` in a worker process of this machine with ``threads`` CPU threads, its output

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
-from ganforge.bench.executor import INTERRUPTED, BenchTask, Executor
+from ganforge.bench.executor import BUSY, INTERRUPTED, BenchTask, Executor
 from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
@@ -137,6 +137,7 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     tasks = {bench_task(job, recipes[job.run, job.seed], loaded.suite.threads, store): job for job in todo}
     failures: list[str] = []
     interrupted: list[str] = []
+    busy: list[str] = []
     started = time.time()
 
     def report(task: BenchTask, code: int | None) -> None:
@@ -150,6 +151,9 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
         elif code == INTERRUPTED:
             interrupted.append(f"{job.run} seed {job.seed}")
             echo(f"  interrupted {job.run} seed {job.seed} ({took}; its checkpoint is saved)")
+        elif code == BUSY:
+            busy.append(f"{job.run} seed {job.seed}")
+            echo(f"  busy {job.run} seed {job.seed}: another ganforge process is training it; left to that one")
         else:
             failures.append(f"{job.run} seed {job.seed}: {failure_of(task, code)}")
             echo(f"  FAILED {job.run} seed {job.seed} ({took})")
@@ -158,11 +162,14 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     results = gather(loaded, out, planned, baseline, store)
     stopped = (f"{len(interrupted)} of {len(planned)} runs were interrupted ({', '.join(interrupted)}): their "
                "checkpoints are saved and the same `ganforge bench` command resumes them") if interrupted else ""
+    left = (f"{len(busy)} of {len(planned)} runs are being trained by another ganforge process ({', '.join(busy)}): "
+            "they were left to it; once it ends, `ganforge bench --report-only` gathers them") if busy else ""
+    unfinished = "\n".join(line for line in (stopped, left) if line)
     if failures:
         raise GanforgeError(f"{len(failures)} of {len(planned)} runs failed (results.json holds the others):\n  "
-                            + "\n  ".join(failures) + (f"\n{stopped}" if stopped else ""))
-    if stopped:
-        raise GanforgeError(stopped)
+                            + "\n  ".join(failures) + (f"\n{unfinished}" if unfinished else ""))
+    if unfinished:
+        raise GanforgeError(unfinished)
     return results
 
 

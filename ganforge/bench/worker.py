@@ -119,8 +119,8 @@ def _eval_device(device: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from ganforge.bench.executor import INTERRUPTED
-    from ganforge.errors import GanforgeError
+    from ganforge.bench.executor import BUSY, INTERRUPTED
+    from ganforge.errors import GanforgeError, RunFolderInUse
     from ganforge.train.trainer import Interrupted
 
     job = json.loads(Path(argv[0]).read_text())
@@ -130,6 +130,9 @@ def main(argv: list[str]) -> int:
         print(f"ganforge: interrupted at step {exc.step}; checkpoint saved in {exc.checkpoint}. The next "
               "`ganforge bench` of this suite resumes it.", file=sys.stderr)
         return INTERRUPTED
+    except RunFolderInUse as exc:
+        print(f"ganforge: {exc}", file=sys.stderr)
+        return BUSY
     except GanforgeError as exc:
         print(f"ganforge: {exc}", file=sys.stderr)
         return 1
