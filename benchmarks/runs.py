@@ -23,7 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 ENV = dict(os.environ)
 # Recipe settings added after ledger rows were recorded, with the default that computes what
-# those rows did: a row stays valid while the setting keeps that default.
+# those rows did: a row stays valid while the setting keeps that default. These extend the core's
+# table (ganforge.recipe.later) for this older ledger only: the bench store's rows were recorded
+# after these settings existed, with them in their keys, so the core must not drop them.
 ADDED_LATER = [("train", "deterministic", False)]
 # Settings that change nothing in the one process a ledger run trains in, hashed at the value
 # the rows were recorded with (sync_batch_norm's default changed to true later).
