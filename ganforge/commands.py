@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ganforge.hookspecs import Commands
 
 if TYPE_CHECKING:
-    from ganforge.recipe import LoadedRecipe
+    from ganforge.preflight import Report
 
 
 def add_recipe_args(parser: argparse.ArgumentParser) -> None:
@@ -148,17 +148,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
         return 0
     note_inherited_data(loaded)
-    checked = "" if args.no_preflight else "; " + preflight_described(loaded)
+    if not args.no_preflight:
+        from ganforge.preflight import preflight
+    checked = "" if args.no_preflight else "; " + described(preflight(loaded))
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
           f"{loaded.recipe.train.steps} steps{checked})")
     return 0
 
 
-def preflight_described(loaded: "LoadedRecipe", label: str = "") -> str:
-    """Preflight a loaded recipe: its warnings on stderr (after ``label``), its summary returned."""
-    from ganforge.preflight import preflight
-
-    report = preflight(loaded)
+def described(report: "Report", label: str = "") -> str:
+    """A preflight's warnings on stderr (after ``label``), its summary returned."""
     for warning in report.warnings:
         print(f"ganforge: warning: {label}{warning}", file=sys.stderr)
     return report.describe()
@@ -180,7 +179,7 @@ def is_suite_file(path: Path) -> bool:
 
 def validate_suite(args: argparse.Namespace) -> int:
     """Check a bench suite, then every run's recipe as the suite sets it (seed 0), with preflight."""
-    from ganforge.bench.runner import plan
+    from ganforge.bench.runner import plan, preflight_job
     from ganforge.bench.suite import load_suite
     from ganforge.errors import GanforgeError
 
@@ -191,7 +190,7 @@ def validate_suite(args: argparse.Namespace) -> int:
     jobs = plan(loaded, Path("runs") / "bench" / loaded.suite.name, seeds=loaded.suite.seed_list[:1])
     for job in jobs:
         recipe = loaded.load_recipe(job.run, job.overrides)
-        checked = "" if args.no_preflight else "; " + preflight_described(recipe, f"{job.run}: ")
+        checked = "" if args.no_preflight else "; " + described(preflight_job(loaded, job, recipe), f"{job.run}: ")
         print(f"  {job.run}: ok ({recipe.recipe.objective.type}, {recipe.recipe.train.steps} steps{checked})")
     print(f"{args.recipe}: ok (suite {loaded.suite.name}, {len(jobs)} runs, seeds {loaded.suite.seed_list})")
     return 0

@@ -7,7 +7,9 @@ the CPU, each failure a located recipe error (file:line: key: what is wrong: how
 3. Run one training step (every phase, forward and backward) on a few real items, in a
    throwaway copy of the run: a net that does not fit the data fails here, named.
 4. Build the evaluators and resolve every file they will read (pretrained weights, classifier
-   files, reference statistics, held-out data).
+   files, reference statistics, held-out data). Where others score the finished run in place
+   of the recipe's (a bench suite's metrics), those, and the recipe's only if training runs them
+   (``eval.every``).
 5. Check that the run folder can be written and has room for a few checkpoints.
 
 ``ganforge validate`` runs it (``--no-preflight`` skips it), and so do ``train``, ``eval`` and
@@ -24,15 +26,25 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ganforge.errors import GanforgeError
 from ganforge.train.checkpoint import checkpoint_bytes
-from ganforge.recipe.errors import Location, Problem, RecipeError
+from ganforge.recipe.errors import KeyPath, Location, Problem, RecipeError
 from ganforge.recipe.validate import locate
 
 CHECKPOINTS_OF_ROOM = 3
 """The run folder must have room for this many checkpoints (the newest are kept, the rest pruned)."""
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """An evaluator that will score the finished run outside its recipe (a bench suite's
+    metrics): its validated slot, and where it is written, for a problem to point at."""
+
+    slot: Any
+    location: Location
+    path: KeyPath
 
 
 @dataclass
@@ -57,8 +69,10 @@ class Report:
                 f"room for checkpoints of {self.checkpoint_bytes / 2**20:.1f} MiB ({self.seconds:.1f}s)")
 
 
-def preflight(loaded: Any, *, registry: Any = None, output: bool = True) -> Report:
-    """Check ``loaded`` (a :class:`ganforge.recipe.LoadedRecipe`) as described above; raise a
+def preflight(loaded: Any, *, registry: Any = None, output: bool = True,
+              scored_by: Sequence[Scorer] | None = None) -> Report:
+    """Check ``loaded`` (a :class:`ganforge.recipe.LoadedRecipe`) as described above, with the
+    evaluators ``scored_by`` in place of its ``eval.metrics`` when given; raise a
     :class:`RecipeError` listing every problem found."""
     import torch
 
@@ -87,7 +101,7 @@ def preflight(loaded: Any, *, registry: Any = None, output: bool = True) -> Repo
         except GanforgeError as exc:
             problems.append(located(exc))
         if run is not None:
-            report.evaluators = _evaluators(run, problems, located)
+            report.evaluators = _evaluators(run, problems, located, scored_by)
             report.checkpoint_bytes = checkpoint_bytes(run)
     if output:
         problem = _output_problem(recipe, report.checkpoint_bytes * CHECKPOINTS_OF_ROOM)
@@ -189,12 +203,13 @@ def _one_step(run: Any) -> int:
     return n
 
 
-def _evaluators(run: Any, problems: list[Problem], located: Any) -> list[str]:
-    """Build every evaluator of the recipe and resolve the files each will read."""
-    from ganforge.eval.runner import build_evaluators
-
+def _evaluators(run: Any, problems: list[Problem], located: Any, scored_by: Sequence[Scorer] | None) -> list[str]:
+    """Build every evaluator that will run and resolve the files each will read: the recipe's
+    (only those training runs, when ``scored_by`` replaces them afterwards) and ``scored_by``."""
     recipe, names = run.recipe, []
-    if recipe.eval.data is not None:
+    ours = recipe.eval.metrics if scored_by is None or recipe.eval.every else []
+    scored_by = scored_by or []
+    if recipe.eval.data is not None and (ours or scored_by):
         try:
             from ganforge.build import slot
 
@@ -202,15 +217,25 @@ def _evaluators(run: Any, problems: list[Problem], located: Any) -> list[str]:
                 run.ctx.build("data", recipe.eval.data)
         except GanforgeError as exc:
             problems.append(located(exc))
-    for index, slot_params in enumerate(recipe.eval.metrics):
-        path = ("eval", "metrics", index)
+    for index, slot_params in enumerate(ours):
         try:
-            evaluator = next(iter(build_evaluators(run, [slot_params]).values()))
-            evaluator.preflight()
+            _check_evaluator(run, slot_params)
             names.append(slot_params.type)
         except GanforgeError as exc:
-            problems.append(located(exc, path))
+            problems.append(located(exc, ("eval", "metrics", index)))
+    for scorer in scored_by:
+        try:
+            _check_evaluator(run, scorer.slot)
+            names.append(scorer.slot.type)
+        except GanforgeError as exc:
+            problems.append(Problem(scorer.location, scorer.path, str(exc)))
     return names
+
+
+def _check_evaluator(run: Any, slot_params: Any) -> None:
+    from ganforge.eval.runner import build_evaluators
+
+    next(iter(build_evaluators(run, [slot_params]).values())).preflight()
 
 
 def _output_problem(recipe: Any, needed: int) -> str | None:

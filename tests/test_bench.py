@@ -229,6 +229,39 @@ def test_a_run_that_cannot_start_stops_the_suite_before_anything_trains(tmp_path
     assert not (tmp_path / "out" / "gan").exists()
 
 
+def test_a_suite_evaluator_that_cannot_run_stops_the_suite_before_anything_trains(tmp_path, capsys):
+    """The suite's metrics score every run after it trains: a classifier file that is not there
+    is said at its line in the suite file before step 0, by `bench` and by `validate`, not after
+    the runs have trained."""
+    missing = {"type": "fid", "features": "classifier", "classifier": "nowhere.safetensors", "samples": 100}
+    suite = suite_file(tmp_path, metrics=[{"type": "mode-coverage", "samples": 400}, missing], seeds=1, reference=[])
+    line = suite.read_text().splitlines().index("- type: fid") + 1
+    expected = (f"{suite}:{line}: metrics[1]: classifier file {tmp_path / 'nowhere.safetensors'} not found; make one "
+                "with `ganforge classifier train")
+    with pytest.raises(RecipeError, match="run 'gan' of the suite") as raised:
+        run_suite(load_suite(suite), tmp_path / "out", echo=lambda line: None)
+    assert expected in str(raised.value)
+    assert not (tmp_path / "out" / "gan").exists(), "nothing trained"
+    assert main(["validate", str(suite)]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_a_recipe_evaluator_the_suite_replaces_is_not_required(tmp_path, capsys):
+    """A recipe's own eval.metrics (here InceptionV3 FID, whose weights are not on this machine)
+    do not stop a suite that scores its runs with other metrics and evaluates nothing while
+    training; once training evaluates them (eval.every), they are checked."""
+    suite = suite_file(tmp_path, seeds=1, reference=[], set=["eval.metrics=[{type: fid, samples: 16}]", "eval.every=null"])
+    env = {"GANFORGE_OFFLINE": "1", "GANFORGE_WEIGHTS_DIR": str(tmp_path / "none"), "TORCH_HOME": str(tmp_path / "none")}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        assert main(["validate", str(suite)]) == 0, capsys.readouterr().err
+        assert "gan: ok" in capsys.readouterr().out
+        periodic = suite_file(tmp_path, seeds=1, reference=[], set=["eval.metrics=[{type: fid, samples: 16}]"])
+        assert main(["validate", str(periodic)]) == 2
+        assert "eval.metrics[0].weights: " in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------- reports
 
 class _Images(HTMLParser):

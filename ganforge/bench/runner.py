@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
 from ganforge.bench.executor import BUSY, INTERRUPTED, BenchTask, Executor
@@ -19,7 +19,12 @@ from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
 from ganforge.bench.worker import BENCH_FILE
 from ganforge.errors import GanforgeError
+from ganforge.recipe.errors import RecipeError
 from ganforge.files import atomic_write_text
+
+if TYPE_CHECKING:
+    from ganforge.preflight import Report, Scorer
+    from ganforge.recipe import LoadedRecipe
 
 RESULTS_FILE = "results.json"
 JOB_FILE = "bench.job.json"
@@ -123,9 +128,7 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     preflown: set[str] = set()
     for job in todo:  # each run's recipe, once, before anything trains: data, a step, weights, room
         if job.run not in preflown:
-            from ganforge.preflight import preflight
-
-            preflight(recipes[job.run, job.seed])
+            preflight_job(loaded, job, recipes[job.run, job.seed])
             preflown.add(job.run)
     if executor is None:
         from ganforge.bench.local import LocalExecutor
@@ -171,6 +174,33 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     if unfinished:
         raise GanforgeError(unfinished)
     return results
+
+
+def preflight_job(loaded: LoadedSuite, job: Job, recipe: LoadedRecipe) -> Report:
+    """The preflight of ``job``'s recipe and of the suite's evaluators that will score it; a
+    problem is reported as the run's, at its line in the recipe or the suite file."""
+    from ganforge.preflight import preflight
+
+    try:
+        return preflight(recipe, scored_by=scorers(loaded, job, recipe))
+    except RecipeError as exc:
+        raise RecipeError(exc.problems, f"run {job.run!r} of the suite") from None
+
+
+def scorers(loaded: LoadedSuite, job: Job, recipe: LoadedRecipe) -> list[Scorer]:
+    """The evaluators that will score ``job`` (the suite's; a bare name takes the recipe's own
+    settings of it, as the evaluation does), for the preflight, each located in the suite file."""
+    from pydantic import TypeAdapter
+
+    from ganforge.pipeline import select_metrics
+    from ganforge.preflight import Scorer
+    from ganforge.recipe.model import component_slot
+    from ganforge.registry import default_registry
+
+    typed = TypeAdapter(component_slot(default_registry(), ("evaluator",)))
+    slots = select_metrics(recipe.resolved()["eval"].get("metrics") or [], job.metrics, None)
+    return [Scorer(typed.validate_python(slot), *loaded.metric_location(job.run, index))
+            for index, slot in enumerate(slots)]
 
 
 def describe_executor(executor: Executor, jobs: int | None) -> str:

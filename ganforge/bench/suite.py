@@ -151,6 +151,11 @@ class LoadedSuite:
         """The evaluator slots of ``run``, with file paths made absolute."""
         return list(self._metrics[run])
 
+    def metric_location(self, run: str, index: int) -> tuple[Location, tuple]:
+        """Where ``run``'s ``index``-th evaluator is written in the suite file, and its key."""
+        key = ("runs", run, "metrics", index) if self.suite.runs[run].metrics is not None else ("metrics", index)
+        return _where(self._provenance, key, self.path), key
+
     @property
     def store_path(self) -> Path | None:
         """The suite's results store, resolved against the suite file."""
