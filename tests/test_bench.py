@@ -364,6 +364,36 @@ def test_shipped_suites_validate_with_every_recipe(path, tmp_path):
         assert recipe.seed == job.seed and recipe.train.deterministic == loaded.suite.deterministic
 
 
+@pytest.mark.parametrize("path", [p for p in sorted((REPO / "recipes" / "bench").glob("*.yaml"))
+                                  if "store:" in p.read_text()], ids=lambda p: p.stem)
+def test_shipped_suites_find_their_stored_results(path, tmp_path):
+    """The numbers docs/results.md publishes stay reproducible from the suites as shipped: every
+    (run, seed) with a row in its suite's store is found by today's recipe. A setting added
+    since holds, at its default, the value those rows computed with: list it in
+    ganforge/recipe/later.py."""
+    from ganforge.bench.runner import stored
+    from ganforge.bench.store import ResultsStore
+
+    loaded = load_suite(path)
+    store = ResultsStore(loaded.store_path)
+    recorded = {(row["run"], row["seed"]) for row in store.rows()}
+    lost = [f"{job.run} seed {job.seed}" for job in plan(loaded, tmp_path)
+            if (job.run, job.seed) in recorded and stored(job, store) is None]
+    assert not lost, f"rows of {store.path.name} no longer found: {lost}"
+
+
+def test_every_image_folder_data_type_drops_the_folder_settings_added_later():
+    """Each data type that reads any image folder has the image folder's later settings, so it
+    is listed with them: else upgrading would lose its recorded results (CC-GAN's did)."""
+    from ganforge.builtin.data import ImageFolderParams
+    from ganforge.recipe.later import LATER_BY_TYPE, LATER_IN_IMAGE_FOLDERS
+    from ganforge.registry import default_registry
+
+    folders = [spec.name for spec in default_registry().specs("data") if issubclass(spec.params, ImageFolderParams)]
+    assert "image-folder" in folders and "inpainting" in folders
+    assert {name: LATER_BY_TYPE.get(name) for name in folders} == {name: LATER_IN_IMAGE_FOLDERS for name in folders}
+
+
 def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_suite(tmp_path):
     path = suite_file(tmp_path, metrics=[{"type": "fid", "features": "classifier", "classifier": "nets/c.safetensors"},
                                          "mode-coverage"])

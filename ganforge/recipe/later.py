@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+LATER_IN_IMAGE_FOLDERS = [("fast_decode", False), ("cache", False)]
+"""Settings every image-folder data type has (its own and those that read any image folder)."""
 LATER_BY_TYPE: dict[str, list[tuple[str, Any]]] = {
     "unet-generator": [("outer_bias", True), ("test_batch_stats", False)],
     "resnet-generator": [("test_dropout", False), ("test_batch_stats", False)],
     "pix2pixhd-generator": [("label_classes", 0), ("instance_edges", False)],
-    "image-folder": [("fast_decode", False), ("cache", False)],
+    "r3gan-generator": [("output", "linear")],
+    **{name: LATER_IN_IMAGE_FOLDERS for name in ("image-folder", "inpainting", "super-resolution", "edges")},
 }
 """Settings of a component block of this type added after results were recorded, with the
 default that computes what those results did: at that default they are left out of a run's key,
