@@ -148,9 +148,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(annotated_yaml(loaded.resolved(), loaded.provenance, loaded.source), end="")
         return 0
     note_inherited_data(loaded)
+    checked = ""
     if not args.no_preflight:
         from ganforge.preflight import preflight
-    checked = "" if args.no_preflight else "; " + described(preflight(loaded))
+
+        checked = "; " + described(preflight(loaded))
     print(f"{args.recipe}: ok ({loaded.recipe.objective.type}, {len(loaded.recipe.models)} models, "
           f"{loaded.recipe.train.steps} steps{checked})")
     return 0
