@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
 
 
 class Params(BaseModel):
@@ -27,6 +28,30 @@ RELATIVE_TO_RECIPE = _RelativeToRecipe()
 RecipePath = Annotated[Path, RELATIVE_TO_RECIPE]
 """A filesystem path in a recipe, resolved relative to the recipe file that sets it
 (relative to the working directory when set with ``--set``)."""
+
+
+class _AddedLater:
+    """Marker: a setting added after results were recorded, whose default computes what they did."""
+
+    def __repr__(self) -> str:
+        return "ADDED_LATER"
+
+
+ADDED_LATER = _AddedLater()
+T = TypeVar("T")
+
+AddedLater = Annotated[T, ADDED_LATER]
+"""A setting added to a component after runs were trained with it (``AddedLater[bool]``). Its
+default must compute what those runs did: at that default it is left out wherever two resolved
+recipes are compared, so runs started before it still resume and their recorded bench results
+are still found."""
+
+
+def later_defaults(params: type[BaseModel]) -> dict[str, Any]:
+    """The settings of ``params`` declared :data:`AddedLater` (inherited ones too), with their
+    defaults as a resolved recipe writes them."""
+    return {name: to_jsonable_python(field.get_default(call_default_factory=True))
+            for name, field in params.model_fields.items() if ADDED_LATER in field.metadata}
 
 
 class ObjectiveParams(Params):

@@ -57,7 +57,7 @@ def _train(loaded: LoadedRecipe, resume: bool, registry: Registry, reschedule: b
         record["precision"] = resolve_precision(recipe.train.precision, run.device)
         if isinstance(run.data, SkipsUnreadable):  # counted once, here, however often they are met again
             record["data_skipped"] = {"count": len(run.data.skipped), "files": [str(f) for f in run.data.skipped[:50]]}
-        folder.start(resolved, record, resume=resume)
+        folder.start(resolved, record, resume=resume, registry=registry)
     distributed.barrier()
     trackers = [run.ctx.build("tracker", t) for t in recipe.output.trackers] if world.is_main else []
     trainer = Trainer(run, folder, trackers, reschedule=reschedule)

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ganforge.params import Params
+from ganforge.params import Params, later_defaults
 from ganforge.plugins import Plugins, default_plugins
 
 KINDS: dict[str, str] = {
@@ -117,6 +117,14 @@ class Registry:
 
     def all_specs(self) -> list[ComponentSpec]:
         return [spec for kind in KINDS for spec in self.specs(kind)]
+
+    def later_defaults(self) -> dict[str, dict[str, Any]]:
+        """Each component type's settings declared ``AddedLater``, with their defaults (by type
+        name: a recipe block names its type, not its kind)."""
+        later: dict[str, dict[str, Any]] = {}
+        for spec in self.all_specs():
+            later.setdefault(spec.name, {}).update(later_defaults(spec.params))
+        return {name: settings for name, settings in later.items() if settings}
 
     def get(self, kind: str, name: str) -> ComponentSpec:
         if kind not in KINDS:

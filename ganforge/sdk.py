@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "Params": "ganforge.params",
     "ObjectiveParams": "ganforge.params",
     "RecipePath": "ganforge.params",
+    "AddedLater": "ganforge.params",
     # errors (no torch)
     "GanforgeError": "ganforge.errors",
     "DataError": "ganforge.errors",
@@ -208,7 +209,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.objective import (  # noqa: F401
         Batch, Clock, Generated, Logs, Nets, Objective, clip_weights, truncated_normal,
     )
-    from ganforge.params import ObjectiveParams, Params, RecipePath  # noqa: F401
+    from ganforge.params import AddedLater, ObjectiveParams, Params, RecipePath  # noqa: F401
     from ganforge.pipeline import train  # noqa: F401
     from ganforge.recipe import load_recipe  # noqa: F401
     from ganforge.samples import comparison_sheet, image_grid, render, save_png, to_uint8  # noqa: F401

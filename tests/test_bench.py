@@ -29,6 +29,7 @@ from ganforge.bench.suite import load_suite
 from ganforge.cli import main
 from ganforge.errors import GanforgeError
 from ganforge.recipe.errors import RecipeError
+from ganforge.recipe.later import without_later_defaults
 
 
 def suite_file(folder: Path, **changes) -> Path:
@@ -383,15 +384,32 @@ def test_shipped_suites_find_their_stored_results(path, tmp_path):
 
 
 def test_every_image_folder_data_type_drops_the_folder_settings_added_later():
-    """Each data type that reads any image folder has the image folder's later settings, so it
-    is listed with them: else upgrading would lose its recorded results (CC-GAN's did)."""
-    from ganforge.builtin.data import ImageFolderParams
-    from ganforge.recipe.later import LATER_BY_TYPE, LATER_IN_IMAGE_FOLDERS
-    from ganforge.registry import default_registry
+    """A data type built on the image folder's parameters, first-party or a plugin's, inherits
+    its later settings: else upgrading would lose its recorded results (CC-GAN's did)."""
+    from pydantic import Field
+    from ganforge.plugins import create_plugins
+    from ganforge.registry import Registry
+    from ganforge.sdk import AddedLater, ImageFolderParams, hookimpl
 
-    folders = [spec.name for spec in default_registry().specs("data") if issubclass(spec.params, ImageFolderParams)]
-    assert "image-folder" in folders and "inpainting" in folders
-    assert {name: LATER_BY_TYPE.get(name) for name in folders} == {name: LATER_IN_IMAGE_FOLDERS for name in folders}
+    class MaskedFolderParams(ImageFolderParams):
+        holes: int = Field(1, ge=0)
+        soft: AddedLater[bool] = Field(False)
+
+    class ThirdParty:
+        @hookimpl
+        def ganforge_register_data(self, register):
+            register("masked-folder", params=MaskedFolderParams, factory="ganforge.data.image_folder:build")
+
+    registry = Registry(create_plugins(strict=True, extra=(ThirdParty(),)))
+    later = registry.later_defaults()
+    folders = {"image-folder", "inpainting", "super-resolution", "edges", "masked-folder"}
+    assert {name: later[name] for name in folders} == {name: {"fast_decode": False, "cache": False} for name in folders
+                                                       } | {"masked-folder": {"fast_decode": False, "cache": False,
+                                                                              "soft": False}}
+    recipe = {"data": {"type": "masked-folder", "root": "faces", "holes": 1, "cache": False, "fast_decode": True,
+                       "soft": False}}
+    assert without_later_defaults(recipe, registry) == {
+        "data": {"type": "masked-folder", "root": "faces", "holes": 1, "fast_decode": True}}
 
 
 def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_suite(tmp_path):

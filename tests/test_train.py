@@ -16,10 +16,14 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import REPO, tiny_ring, write_recipe
+from pydantic import Field
+
 from ganforge.build import build_run
+from ganforge.builtin.data import GaussianMixtureParams
 from ganforge.errors import RunFolderError
 from ganforge.pipeline import train
 from ganforge.recipe import recipe_from_data
+from ganforge.sdk import AddedLater, hookimpl
 from ganforge.train.checkpoint import list_checkpoints
 from ganforge.train.trainer import NonFiniteLoss
 
@@ -136,6 +140,39 @@ def test_a_run_started_before_a_setting_existed_resumes_and_a_changed_one_is_ref
     faster = dict(data, train={**data["train"], "steps": 2, "channels_last": True})
     with pytest.raises(RunFolderError, match="recipe changed since the run started \\(train.channels_last\\)"):
         train(recipe_from_data(faster, registry), registry=registry, resume=True)
+
+
+class LaterSettingPlugin:
+    """A third party's data type that gained a setting after its users' runs began."""
+
+    @hookimpl
+    def ganforge_register_data(self, register):
+        register("ring-v2", params=RingV2Params, factory="ganforge.data.gaussian_mixture:build")
+
+
+class RingV2Params(GaussianMixtureParams):
+    spread: AddedLater[float] = Field(0.0, ge=0, description="Added in v2; 0 draws what v1 did.")
+
+
+def test_a_plugins_setting_declared_added_later_lets_its_older_runs_resume(tmp_path):
+    """A plugin declares its own later settings (``AddedLater``), so upgrading it does not lock
+    its users out of their runs in progress; a changed value is still refused."""
+    import yaml
+    from ganforge.plugins import create_plugins
+    from ganforge.registry import Registry
+
+    registry = Registry(create_plugins(strict=True, extra=(LaterSettingPlugin(),)))
+    data = tiny_ring(tmp_path, steps=4, checkpoint_every=2)
+    data["data"] = {**data["data"], "type": "ring-v2"}
+    folder = train(recipe_from_data(dict(data, train={**data["train"], "steps": 2}), registry), registry=registry)
+    saved = yaml.safe_load(folder.recipe_file.read_text())
+    assert saved["data"].pop("spread") == 0.0
+    folder.recipe_file.write_text(yaml.safe_dump(saved))  # as the plugin's v1 wrote it
+    train(recipe_from_data(data, registry), registry=registry, resume=True)
+    assert folder.read_metrics()[-1]["step"] == 4
+    spread = dict(data, data={**data["data"], "spread": 0.5}, train={**data["train"], "steps": 6})
+    with pytest.raises(RunFolderError, match=r"recipe changed since the run started \(data.spread"):
+        train(recipe_from_data(spread, registry), registry=registry, resume=True)
 
 
 def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, registry):

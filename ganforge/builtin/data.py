@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ganforge.hookspecs import hookimpl
-from ganforge.params import Params, RecipePath
+from ganforge.params import AddedLater, Params, RecipePath
 
 
 class GaussianMixtureParams(Params):
@@ -68,11 +68,11 @@ class ImageFolderParams(Params):
     offset: int = Field(0, ge=0, description="Skip the first N readable files (sorted); with limit, a held-out slice (offset: 3600, limit: 400).")
     on_error: Literal["raise", "skip"] = Field("raise", description="What to do with files that cannot be decoded (empty, truncated, not an image): raise an error naming them, or skip them with a warning.")
     seed: int | None = Field(None, description="Augmentation seed (default: the recipe seed).")
-    fast_decode: bool = Field(False, description="Decode JPEGs at a reduced scale (1/2, 1/4 or 1/8, never below `size`) "
+    fast_decode: AddedLater[bool] = Field(False, description="Decode JPEGs at a reduced scale (1/2, 1/4 or 1/8, never below `size`) "
                                                  "before resizing: about 1.3x the images per second, slightly different "
                                                  "pixels (part of the data's fingerprint). Needs `size`.")
 
-    cache: bool = Field(False, description="Keep each decoded, resized and cropped image in a memory-mapped uint8 file "
+    cache: AddedLater[bool] = Field(False, description="Keep each decoded, resized and cropped image in a memory-mapped uint8 file "
                                            "($GANFORGE_CACHE_DIR, default ~/.cache/ganforge/decoded; keyed by the images' "
                                            "content and these settings), so epochs after the first decode nothing. "
                                            "Needs crop: center.")

@@ -1,38 +1,38 @@
 """Settings added to recipes after runs were trained and results recorded, with the default
 that computes what those runs did. At that default they are left out wherever two resolved
 recipes are compared (a results key, a resumed run's recipe against its folder's), so upgrading
-ganforge neither loses a recorded result nor refuses to resume a run in progress."""
+ganforge neither loses a recorded result nor refuses to resume a run in progress.
+
+A component's own later settings are declared where its parameters are, as ``AddedLater``
+fields (see :mod:`ganforge.params`), so a plugin's, and a class built on another's (the image
+folder's), are covered like the core's; the recipe's own sections are listed here."""
 
 from __future__ import annotations
 
 from typing import Any
 
-LATER_IN_IMAGE_FOLDERS = [("fast_decode", False), ("cache", False)]
-"""Settings every image-folder data type has (its own and those that read any image folder)."""
-LATER_BY_TYPE: dict[str, list[tuple[str, Any]]] = {
-    "unet-generator": [("outer_bias", True), ("test_batch_stats", False)],
-    "resnet-generator": [("test_dropout", False), ("test_batch_stats", False)],
-    "pix2pixhd-generator": [("label_classes", 0), ("instance_edges", False)],
-    "r3gan-generator": [("output", "linear")],
-    **{name: LATER_IN_IMAGE_FOLDERS for name in ("image-folder", "inpainting", "super-resolution", "edges")},
-}
-"""Settings of a component block of this type added after results were recorded, with the
-default that computes what those results did: at that default they are left out of a run's key,
-so the results stay found."""
+from ganforge.registry import Registry, default_registry
+
 LATER_IN_OPTIM = [("beta2", None)]
 LATER_IN_AUGMENT = [("adaptive", None), ("probability", None)]
 LATER_IN_EMA = [("half_life_images", None), ("rampup", None)]
 LATER_IN_TRAIN = [("channels_last", False), ("compile", False)]
 
 
-def without_later_defaults(node: Any) -> Any:
-    """``node`` (a resolved recipe, or part of one) with the settings added later removed where
-    they hold the default that computes what earlier results did (in place; returned)."""
+def without_later_defaults(node: Any, registry: Registry | None = None) -> Any:
+    """``node`` (a resolved recipe, or part of one, built from ``registry``'s components) with the
+    settings added later removed where they hold the default that computes what earlier results
+    did (in place; returned)."""
+    _drop(node, (registry or default_registry()).later_defaults())
+    return node
+
+
+def _drop(node: Any, later_by_type: dict[str, dict[str, Any]]) -> None:
     if isinstance(node, list):
         for item in node:
-            without_later_defaults(item)
+            _drop(item, later_by_type)
     elif isinstance(node, dict):
-        for key, value in LATER_BY_TYPE.get(node.get("type"), []):
+        for key, value in later_by_type.get(node.get("type"), {}).items():
             if node.get(key, value) == value:
                 node.pop(key, None)
         for config in (node.get("optim") or {}).values() if isinstance(node.get("optim"), dict) else ():
@@ -49,5 +49,4 @@ def without_later_defaults(node: Any) -> Any:
                 if settings.get(key, value) == value:
                     settings.pop(key, None)
         for item in node.values():
-            without_later_defaults(item)
-    return node
+            _drop(item, later_by_type)

@@ -22,6 +22,7 @@ import yaml
 from ganforge.errors import RunFolderError, RunFolderInUse
 from ganforge.files import atomic_write_text
 from ganforge.recipe.later import without_later_defaults
+from ganforge.registry import Registry
 
 RECIPE_FILE = "recipe.resolved.yaml"
 MANIFEST_FILE = "manifest.json"
@@ -84,14 +85,15 @@ class RunFolder:
                 handle.flush()
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def start(self, resolved: dict, manifest: dict, *, resume: bool) -> None:
-        """Create (or, on resume, check) the folder and write the recipe and manifest."""
+    def start(self, resolved: dict, manifest: dict, *, resume: bool, registry: Registry | None = None) -> None:
+        """Create (or, on resume, check) the folder and write the recipe and manifest (``registry``:
+        the components ``resolved`` was built from, which declare their settings added later)."""
         if resume:
             if not self.recipe_file.is_file():
                 raise RunFolderError(f"cannot resume: {self.recipe_file} is missing; "
                                      "is this the run folder of an earlier `ganforge train`?")
-            saved = without_later_defaults(yaml.safe_load(self.recipe_file.read_text()))
-            changed = diff_keys(saved, without_later_defaults(copy.deepcopy(resolved)))
+            saved = without_later_defaults(yaml.safe_load(self.recipe_file.read_text()), registry)
+            changed = diff_keys(saved, without_later_defaults(copy.deepcopy(resolved), registry))
             changed = [k for k in changed if not any(k[: len(p)] == p for p in RESUME_MAY_CHANGE)]
             if changed:
                 names = ", ".join(".".join(map(str, k)) for k in changed[:8])

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ganforge.sdk import ObjectiveParams, Params, hookimpl
+from ganforge.sdk import AddedLater, ObjectiveParams, Params, hookimpl
 from ganforge_modern.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 
@@ -51,7 +51,7 @@ class R3GANGeneratorParams(R3GANNetParams):
     """R3GAN's generator: a 4x4 basis modulated by z, inverted-bottleneck residual stages."""
 
     z_dim: int = Field(64, ge=1, le=4096, description="Size of the latent z (the paper: 64).")
-    output: Literal["linear", "tanh", "clamp"] = Field("linear", description="The image layer: linear (the paper's; unbounded while training, clamped to [-1, 1] when sampling), tanh (bounded, as DCGAN's; it can saturate) or clamp (clamped to [-1, 1] while training too, gradients passed straight through: no vanishing gradient). tanh and clamp are not the paper's and can fall to an all-background image at small scale (docs/results.md).")
+    output: AddedLater[Literal["linear", "tanh", "clamp"]] = Field("linear", description="The image layer: linear (the paper's; unbounded while training, clamped to [-1, 1] when sampling), tanh (bounded, as DCGAN's; it can saturate) or clamp (clamped to [-1, 1] while training too, gradients passed straight through: no vanishing gradient). tanh and clamp are not the paper's and can fall to an all-background image at small scale (docs/results.md).")
 
 
 class StyleGAN2Params(ObjectiveParams):

@@ -108,7 +108,7 @@ def _describe_unet(state: dict[str, Tensor]) -> Layout:
         prefix += "3.model."
         levels += 1
     levels += 1  # the innermost level is the last prefix
-    batch = f"model.model.1.model.2.weight" in state
+    batch = "model.model.1.model.2.weight" in state
     output_nc = _tensor(state, "model.model.3.weight").shape[1]
     return Layout("unet", ngf, "batch" if batch else "instance", input_nc, output_nc, levels=levels)
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ganforge.sdk import ImageFolderParams, ObjectiveParams, Params, RecipePath, ShapesParams, hookimpl
+from ganforge.sdk import AddedLater, ImageFolderParams, ObjectiveParams, Params, RecipePath, ShapesParams, hookimpl
 from ganforge_translation.examples import ganforge_kit_examples  # noqa: F401  (a hook implementation)
 
 IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".bmp", ".webp"]
@@ -26,8 +26,8 @@ class UNetParams(Params):
     dropout_blocks: int = Field(3, ge=0, description="How many decoder levels below the innermost have dropout.")
     test_dropout: bool = Field(False, description="Keep dropout on when translating (pix2pix's noise at test time).")
     skip: bool = Field(True, description="Skip connections; false gives the plain encoder-decoder of pix2pix's ablation.")
-    outer_bias: bool = Field(True, description="A bias on the first convolution; the reference pix2pix code has none with batch norm (false: its exact layout, needed by `ganforge export --format junyanz-pix2pix`).")
-    test_batch_stats: bool = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
+    outer_bias: AddedLater[bool] = Field(True, description="A bias on the first convolution; the reference pix2pix code has none with batch norm (false: its exact layout, needed by `ganforge export --format junyanz-pix2pix`).")
+    test_batch_stats: AddedLater[bool] = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
     reverse: bool = Field(False, description="Translate the other way: from the data's target domain to its source domain (CycleGAN's second generator).")
 
 
@@ -39,8 +39,8 @@ class ResNetParams(Params):
     downsamplings: int = Field(2, ge=0, le=4, description="Stride-2 convolutions before the blocks (and transposed ones after).")
     norm: Norm = Field("instance", description="Normalisation (CycleGAN: instance).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout inside the residual blocks.")
-    test_dropout: bool = Field(False, description="Keep dropout on when translating (the reference test script without --eval).")
-    test_batch_stats: bool = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
+    test_dropout: AddedLater[bool] = Field(False, description="Keep dropout on when translating (the reference test script without --eval).")
+    test_batch_stats: AddedLater[bool] = Field(False, description="When translating, batch norm normalises each image by its own statistics, as the reference test script does without --eval.")
     reverse: bool = Field(False, description="Translate the other way: from the data's target domain to its source domain (CycleGAN's second generator).")
 
 
@@ -53,8 +53,8 @@ class Pix2PixHDGeneratorParams(Params):
     local_blocks: int = Field(3, ge=1, le=64, description="Residual blocks of the local enhancer.")
     local_enhancers: Literal[0, 1] = Field(1, description="1: global generator + local enhancer; 0: the global generator alone at full resolution.")
     norm: Norm = Field("instance", description="Normalisation (pix2pixHD: instance).")
-    label_classes: int = Field(0, ge=0, le=1024, description="The sources are label maps of this many classes (label ids in the first channel), one-hot encoded as pix2pixHD does; 0: the sources are images.")
-    instance_edges: bool = Field(False, description="Add pix2pixHD's instance-boundary channel, computed from instance ids in the sources' last channel.")
+    label_classes: AddedLater[int] = Field(0, ge=0, le=1024, description="The sources are label maps of this many classes (label ids in the first channel), one-hot encoded as pix2pixHD does; 0: the sources are images.")
+    instance_edges: AddedLater[bool] = Field(False, description="Add pix2pixHD's instance-boundary channel, computed from instance ids in the sources' last channel.")
 
 
 class PatchGANParams(Params):
