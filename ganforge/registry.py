@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ganforge.params import Params, later_defaults
+from ganforge.params import ADDED_LATER, Params, later_defaults
 from ganforge.plugins import Plugins, default_plugins
 
 KINDS: dict[str, str] = {
@@ -95,6 +95,13 @@ class Registry:
                 raise RegistryError(
                     f"{kind} {name!r} from {distribution}: 'type' is reserved for the component "
                     "name; rename that parameter"
+                )
+            undefaulted = [key for key, value in params.model_fields.items()
+                           if ADDED_LATER in value.metadata and value.is_required()]
+            if undefaulted:
+                raise RegistryError(
+                    f"{kind} {name!r} from {distribution}: {', '.join(undefaulted)} is declared AddedLater "
+                    "but has no default; give it the default that computes what runs made before it did"
                 )
             previous = self._specs[kind].get(name)
             if previous is not None:

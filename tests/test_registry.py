@@ -72,6 +72,22 @@ def test_duplicate_component_names_both_distributions(plugin_site):
     assert "ganforge-fixture-plugin" in message and "ganforge-fixture-copy" in message
 
 
+def test_a_setting_added_later_without_a_default_is_refused_at_registration():
+    from pydantic import Field
+    from ganforge.sdk import AddedLater, Params, hookimpl
+
+    class SharpenParams(Params):
+        amount: AddedLater[float] = Field(description="no default: what did earlier runs use?")
+
+    class Plugin:
+        @hookimpl
+        def ganforge_register_losses(self, register):
+            register("sharpen", params=SharpenParams, factory="x:y")
+
+    with pytest.raises(RegistryError, match="loss 'sharpen'.*amount is declared AddedLater but has no default"):
+        Registry(create_plugins(strict=True, extra=(Plugin(),)))
+
+
 def test_unknown_name_suggests_close_matches(registry):
     with pytest.raises(UnknownComponent, match="did you mean 'dcgan-generator'"):
         registry.get("generator", "dcgan-genrator")
