@@ -7,6 +7,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from conftest import tiny_ring
 from ganforge.pipeline import train
 from ganforge.recipe import recipe_from_data
@@ -48,7 +50,8 @@ def with_a_broken_image(tmp_path, count: int, steps: int) -> dict:
 
 def test_skipped_images_are_counted_once_in_the_manifest(tmp_path, registry):
     recipe = with_a_broken_image(tmp_path, count=12, steps=6)  # three epochs of 12 images
-    folder = train(recipe_from_data(recipe, registry), registry=registry)
+    with pytest.warns(UserWarning, match="skipped 1 unreadable image file"):
+        folder = train(recipe_from_data(recipe, registry), registry=registry)
     skipped = json.loads(folder.manifest_file.read_text())["data_skipped"]
     assert skipped["count"] == 1 and skipped["files"][0].endswith("broken.png")
 
