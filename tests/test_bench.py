@@ -220,6 +220,25 @@ def test_a_run_another_process_is_training_is_left_to_it(tmp_path):
     assert json.loads((tmp_path / "out" / "gan" / "seed1" / "bench.json").read_text())["status"] == "done"
 
 
+def test_a_run_finished_by_another_process_after_this_one_planned_it_is_not_done_again(tmp_path):
+    """A second `ganforge bench` planned a run while the first was still scoring it: its worker
+    waits its turn at the job's lock (busy while the first holds it), then finds the run
+    finished and neither trains nor scores it again."""
+    from ganforge.bench.executor import BUSY
+    from ganforge.bench.worker import JOB_LOCK_FILE, main as worker
+    from ganforge.train.rundir import RunFolder
+
+    runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]}}
+    run_suite(load_suite(suite_file(tmp_path, runs=runs, seeds=1, reference=[])), tmp_path / "out",
+              echo=lambda line: None)
+    folder = tmp_path / "out" / "gan" / "seed0"
+    before = (folder / "bench.json").read_text()
+    with RunFolder(folder).lock(JOB_LOCK_FILE):  # the first process, still scoring
+        assert worker([str(folder / "bench.job.json")]) == BUSY
+    assert worker([str(folder / "bench.job.json")]) == 0
+    assert (folder / "bench.json").read_text() == before, "not trained or scored a second time"
+
+
 def test_a_run_that_cannot_start_stops_the_suite_before_anything_trains(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip file")
     runs = {"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=5"]},

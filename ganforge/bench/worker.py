@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 BENCH_FILE = "bench.json"
+JOB_LOCK_FILE = ".bench.lock"
+"""Held by a worker from training to scoring (the run folder's own lock is held while it trains)."""
 
 
 def newest_step(folder: Path) -> int | None:
@@ -45,6 +47,18 @@ def peak_memory_mb() -> dict[str, float | None]:
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train and score ``job`` as one holder of its folder: a second ``ganforge bench`` that
+    reaches it meanwhile finds it busy, and one that reaches it after finds it finished (a
+    plan made before the first process recorded it) and does nothing again."""
+    from ganforge.bench.runner import Job, finished
+    from ganforge.train.rundir import RunFolder
+
+    with RunFolder(Path(job["folder"])).lock(JOB_LOCK_FILE):
+        done = finished(Job.from_json(job))
+        return done if done is not None else _train_and_score(job)
+
+
+def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from ganforge.bench.curves import run_curves

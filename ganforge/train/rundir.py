@@ -50,13 +50,14 @@ class RunFolder:
         self.checkpoints = self.path / "checkpoints"
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the folder as its one writer while the block runs. Another process holding it is
-        refused, named by its pid; a lock left by a killed process (the kernel releases it) is
-        taken over, and said so."""
+    def lock(self, file: str = LOCK_FILE) -> Iterator[None]:
+        """Hold the folder as its one writer while the block runs (``file``: the lock's name, for
+        a holder of the folder for longer than training, such as a bench job). Another process
+        holding it is refused, named by its pid; a lock left by a killed process (the kernel
+        releases it) is taken over, and said so."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path / LOCK_FILE, "a+", encoding="utf-8")
+            handle = open(self.path / file, "a+", encoding="utf-8")
         except OSError as exc:
             raise RunFolderError(f"cannot write the run folder {self.path} ({exc.strerror or exc}); choose a writable "
                                  "folder with --set output.dir=...") from None
