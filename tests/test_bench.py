@@ -431,6 +431,21 @@ def test_every_image_folder_data_type_drops_the_folder_settings_added_later():
         "data": {"type": "masked-folder", "root": "faces", "holes": 1, "fast_decode": True}}
 
 
+def test_the_recipe_sections_drop_their_settings_added_later_at_the_default_only():
+    """train, its augment and ema, and each net's optim declare their later settings as
+    ``AddedLater`` fields: at the default they leave the key, at any other value they stay."""
+    recipe = {"train": {"steps": 10, "channels_last": False, "compile": True,
+                        "augment": {"ops": ["flip"], "adaptive": None, "probability": 0.5},
+                        "ema": {"decay": 0.99, "half_life_images": None, "rampup": None}},
+              "optim": {"generator": {"lr": 1e-3, "beta2": None},
+                        "discriminator": {"lr": 1e-3, "beta2": {"start": 0.9, "end": 0.99, "until": 10}}}}
+    assert without_later_defaults(recipe) == {
+        "train": {"steps": 10, "compile": True, "augment": {"ops": ["flip"], "probability": 0.5},
+                  "ema": {"decay": 0.99}},
+        "optim": {"generator": {"lr": 1e-3},
+                  "discriminator": {"lr": 1e-3, "beta2": {"start": 0.9, "end": 0.99, "until": 10}}}}
+
+
 def test_evaluator_settings_are_checked_and_their_files_resolved_against_the_suite(tmp_path):
     path = suite_file(tmp_path, metrics=[{"type": "fid", "features": "classifier", "classifier": "nets/c.safetensors"},
                                          "mode-coverage"])

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
-from ganforge.params import Params
+from ganforge.params import AddedLater, Params
 from ganforge.ramp import Ramp, Rampable, check_range
 from ganforge.registry import ComponentSpec, Registry
 
@@ -67,7 +67,7 @@ class OptimConfig(Params):
     momentum: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False, description="Momentum (sgd, rmsprop), in [0, 1).")
     eps: float = Field(1e-8, gt=0, le=1, allow_inf_nan=False, description="Numerical epsilon (adam, adamw, rmsprop).")
     schedule: Schedule = Field(default_factory=ConstantSchedule, description="Learning-rate schedule.")
-    beta2: Ramp | None = Field(None, description="Adam's second beta over training, {start, end, until, shape} (R3GAN raises it from 0.9 to 0.99); overrides betas[1].")
+    beta2: AddedLater[Ramp | None] = Field(None, description="Adam's second beta over training, {start, end, until, shape} (R3GAN raises it from 0.9 to 0.99); overrides betas[1].")
 
     @field_validator("beta2")
     @classmethod
@@ -82,10 +82,10 @@ class EMAConfig(Params):
 
     decay: float = Field(0.999, gt=0, lt=1, description="EMA decay per update (when half_life_images is not set).")
     start: int = Field(0, ge=0, description="Step at which averaging starts (a plain copy before).")
-    half_life_images: Rampable | None = Field(
+    half_life_images: AddedLater[Rampable | None] = Field(
         None, description="Half-life of the average in training images (StyleGAN2's ema_kimg x 1000), or a ramp "
                           "{start, end, until, shape} (R3GAN: 0 to 5e6 on CIFAR-10); replaces decay.")
-    rampup: float | None = Field(
+    rampup: AddedLater[float | None] = Field(
         None, gt=0, description="Cap the half-life at this fraction of the images seen so far (StyleGAN2: 0.05), "
                                 "so early weights are forgotten fast; needs half_life_images.")
 
@@ -141,8 +141,8 @@ class AugmentConfig(Params):
         description="Augmentations, applied in this order: DiffAugment's flip, rotate90, color, translation, cutout; "
                     "ADA's scale, rotate, aniso, xfrac, brightness, contrast, lumaflip, hue, saturation (the last "
                     "three need RGB images).")
-    adaptive: AdaptiveConfig | None = Field(None, description="Apply each augmentation with an adaptive probability (ADA); null: always.")
-    probability: Rampable | None = Field(None, description="Apply each augmentation with this probability, or one ramped over training {start, end, until, shape} (R3GAN: 0 to 0.55); null: always (or ADA's).")
+    adaptive: AddedLater[AdaptiveConfig | None] = Field(None, description="Apply each augmentation with an adaptive probability (ADA); null: always.")
+    probability: AddedLater[Rampable | None] = Field(None, description="Apply each augmentation with this probability, or one ramped over training {start, end, until, shape} (R3GAN: 0 to 0.55); null: always (or ADA's).")
 
     @field_validator("probability")
     @classmethod
@@ -167,9 +167,9 @@ class TrainConfig(Params):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "fp32", description="Autocast precision; auto: bf16 where the CPU or GPU runs it natively, else fp32 (the "
                             "choice is recorded in the run's manifest).")
-    channels_last: bool = Field(False, description="Channels-last memory for the nets' 4-D weights and image batches "
+    channels_last: AddedLater[bool] = Field(False, description="Channels-last memory for the nets' 4-D weights and image batches "
                                                    "(faster convolutions on recent CPUs and GPUs; same checkpoints).")
-    compile: bool = Field(False, description="torch.compile the trained nets (the first steps compile; the time is "
+    compile: AddedLater[bool] = Field(False, description="torch.compile the trained nets (the first steps compile; the time is "
                                              "printed). Not bitwise equal to eager; a compiled run resumes exactly.")
     ema: EMAConfig | None = Field(None, description="Generator EMA; null for none.")
     log_every: int = Field(50, ge=1, le=10**10, description="Steps between logged scalars.")
