@@ -13,6 +13,7 @@ is due on every N-th discriminator step only (``due()``), and its weight is mult
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import warnings
@@ -186,11 +187,18 @@ class Regulariser:
         return self.every * self.penalty(critic, real, fake)
 
 
+def twice_differentiable() -> contextlib.AbstractContextManager:
+    """Within it, nets compiled by ``train.compile`` run eagerly: torch.compile cannot take the
+    double backward that R1, R2, gradient penalties and path length need. Wrap both the forward
+    pass and ``torch.autograd.grad(..., create_graph=True)`` in it."""
+    return torch.compiler.set_stance("force_eager")
+
+
 def _input_gradient(critic: Callable[[Tensor], Tensor], inputs: Tensor) -> Tensor:
     """d sum(critic(inputs)) / d inputs, with a graph (for the double backward), in float32
-    outside autocast: half precision makes the double backward unstable."""
+    outside autocast (half precision makes the double backward unstable) and eagerly."""
     inputs = inputs.detach().float().requires_grad_(True)
-    with torch.autocast(inputs.device.type, enabled=False):
+    with torch.autocast(inputs.device.type, enabled=False), twice_differentiable():
         scores = critic(inputs).float()
         (grad,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
     return grad.flatten(1)

@@ -97,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "GradientPenalty": "ganforge.losses",
     "R1Penalty": "ganforge.losses",
     "R2Penalty": "ganforge.losses",
+    "twice_differentiable": "ganforge.losses",
     "discriminator_adversarial": "ganforge.adversarial",
     "generator_adversarial": "ganforge.adversarial",
     "scales": "ganforge.adversarial",
@@ -204,7 +205,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from ganforge.lazy import lazy_attributes  # noqa: F401
     from ganforge.losses import (  # noqa: F401
         AdversarialLoss, GradientPenalty, Hinge, LeastSquares, Minimax, NonSaturating, R1Penalty, R2Penalty,
-        Regulariser, RelativisticAverage, RelativisticPairing, Wasserstein,
+        Regulariser, RelativisticAverage, RelativisticPairing, Wasserstein, twice_differentiable,
     )
     from ganforge.objective import (  # noqa: F401
         Batch, Clock, Generated, Logs, Nets, Objective, clip_weights, truncated_normal,

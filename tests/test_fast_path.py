@@ -83,3 +83,19 @@ def test_a_compiled_run_resumes_bit_for_bit(tmp_path, capsys):
     a, b = straight_and_resumed(tmp_path, lambda path: tiny_ring(path, steps=4, checkpoint_every=2, compile=True))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert "train.compile: the first step took" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_compiled_run_takes_the_double_backward_of_r1_eagerly_and_trains_as_eager_does(tmp_path):
+    """torch.compile cannot differentiate twice: R1 runs its nets eagerly (``twice_differentiable``)
+    while the other passes stay compiled, so the compiled run trains to the eager run's weights."""
+    pytest.importorskip("torch._inductor", reason="torch.compile needs inductor")
+
+    def recipe(name: str, compile: bool) -> dict:
+        data = tiny_ring(tmp_path / name, steps=3, checkpoint_every=3, compile=compile)
+        return dict(data, losses={"adversarial": "non-saturating", "r1": {"type": "r1", "gamma": 10.0}})
+
+    eager, compiled = (load_checkpoint(list_checkpoints(train(recipe_from_data(recipe(name, flag))).checkpoints)[-1])[0]
+                       for name, flag in (("eager", False), ("compiled", True)))
+    assert eager.keys() == compiled.keys()
+    assert all(torch.allclose(eager[k], compiled[k], atol=1e-5) for k in eager)

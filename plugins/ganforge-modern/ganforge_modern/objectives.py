@@ -9,7 +9,8 @@ import math
 import torch
 from torch import Tensor
 
-from ganforge.sdk import Batch, GanforgeError, Generated, Logs, Nets, generator_adversarial, mean_across, rank_randn, shared_rand
+from ganforge.sdk import (Batch, GanforgeError, Generated, Logs, Nets, generator_adversarial, mean_across, rank_randn,
+                          shared_rand, twice_differentiable)
 from ganforge_classic import Unconditional
 from ganforge_modern.stylegan2 import StyleGAN2Generator
 
@@ -61,9 +62,10 @@ class StyleGAN2(Unconditional):
     def path_length_penalty(self, nets: Nets, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
         """(mean squared deviation of |J^T y| from its running mean, the lengths): the Jacobian of
         the image with respect to w, probed with random images y scaled by 1/sqrt(pixels)."""
-        images, ws = self.forward(nets, max(1, n // self.p.path_length_batch_shrink), device, return_styles=True)
-        probe = rank_randn(*images.shape, device=device) / math.sqrt(images.shape[2] * images.shape[3])
-        grad, = torch.autograd.grad((images * probe).sum(), ws, create_graph=True)
+        with twice_differentiable():
+            images, ws = self.forward(nets, max(1, n // self.p.path_length_batch_shrink), device, return_styles=True)
+            probe = rank_randn(*images.shape, device=device) / math.sqrt(images.shape[2] * images.shape[3])
+            grad, = torch.autograd.grad((images * probe).sum(), ws, create_graph=True)
         lengths = grad.square().sum(2).mean(1).sqrt()
         mean = self.path_length_mean.to(device)
         seen = mean_across({"lengths": float(lengths.detach().mean())}, device)["lengths"]  # every rank's mean alike

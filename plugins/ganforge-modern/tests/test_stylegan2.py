@@ -97,6 +97,32 @@ def test_path_length_regulariser_is_lazy_and_tracks_its_mean():
     assert "path_length_mean" in game.state_dict()
 
 
+@pytest.mark.slow
+def test_path_length_and_lazy_r1_differentiate_twice_through_compiled_nets(monkeypatch):
+    """torch.compile cannot take a double backward: path length and R1 run the compiled nets
+    eagerly (``twice_differentiable``), so a compiled run's losses and gradients are the eager ones."""
+    inductor = pytest.importorskip("torch._inductor.config", reason="torch.compile needs inductor")
+    monkeypatch.setattr(inductor, "fallback_random", True)  # the noise inputs drawn as eager draws them
+    batch = {"x": torch.rand(4, 3, 16, 16) * 2 - 1}
+
+    def losses_and_grads(compiled: bool):
+        run = build(tiny_stylegan2())
+        game, nets = run.objective, run.nets
+        if compiled:
+            for net in nets.values():
+                net.compile()
+        torch.manual_seed(1)
+        g_loss, g_logs = game.generator_loss(nets, batch)
+        d_loss, d_logs = game.discriminator_loss(nets, batch)
+        (g_loss + d_loss).backward()
+        assert "g/path_length" in g_logs and any("r1" in key for key in d_logs)
+        return [g_loss.detach(), d_loss.detach()] + [p.grad.clone() for p in nets["generator"].parameters()
+                                                     if p.grad is not None]
+
+    for eager, compiled in zip(losses_and_grads(False), losses_and_grads(True), strict=True):
+        assert torch.allclose(eager, compiled, rtol=1e-4, atol=1e-5)
+
+
 def test_lazy_r1_is_added_on_its_discriminator_steps_only():
     run = build(tiny_stylegan2())
     batch = {"x": torch.rand(4, 3, 16, 16) * 2 - 1}
