@@ -190,8 +190,10 @@ class Regulariser:
 def twice_differentiable() -> contextlib.AbstractContextManager:
     """Within it, nets compiled by ``train.compile`` run eagerly: torch.compile cannot take the
     double backward that R1, R2, gradient penalties and path length need. Wrap both the forward
-    pass and ``torch.autograd.grad(..., create_graph=True)`` in it."""
-    return torch.compiler.set_stance("force_eager")
+    pass and ``torch.autograd.grad(..., create_graph=True)`` in it. (Before torch 2.6, which
+    added ``set_stance``, it does nothing: compiled nets cannot be run eagerly there.)"""
+    set_stance = getattr(torch.compiler, "set_stance", None)
+    return set_stance("force_eager") if set_stance is not None else contextlib.nullcontext()
 
 
 def _input_gradient(critic: Callable[[Tensor], Tensor], inputs: Tensor) -> Tensor:

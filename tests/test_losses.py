@@ -51,6 +51,17 @@ def test_gradient_penalty_is_zero_for_a_unit_gradient_critic_and_has_gradients()
     assert unit.weight.grad is not None and unit.weight.grad.abs().sum() > 0
 
 
+def test_penalties_still_work_on_a_torch_without_compiler_stances(monkeypatch):
+    """Before torch 2.6 there is no ``torch.compiler.set_stance``: ``twice_differentiable`` is
+    then a no-op and R1 is computed as ever."""
+    from ganforge.losses import R1Penalty
+
+    monkeypatch.delattr(torch.compiler, "set_stance")
+    weight = torch.tensor([1.0, -2.0, 2.0])
+    critic = lambda x: x @ weight  # noqa: E731
+    assert float(R1Penalty(gamma=4.0)(critic, torch.randn(5, 3), torch.randn(5, 3)).detach()) == pytest.approx(18.0)
+
+
 def test_r1_is_half_gamma_times_the_squared_gradient_on_real_data():
     from ganforge.losses import R1Penalty
 

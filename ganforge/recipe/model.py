@@ -167,10 +167,12 @@ class TrainConfig(Params):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "fp32", description="Autocast precision; auto: bf16 where the CPU or GPU runs it natively, else fp32 (the "
                             "choice is recorded in the run's manifest).")
-    channels_last: AddedLater[bool] = Field(False, description="Channels-last memory for the nets' 4-D weights and image batches "
-                                                   "(faster convolutions on recent CPUs and GPUs; same checkpoints).")
-    compile: AddedLater[bool] = Field(False, description="torch.compile the trained nets (the first steps compile; the time is "
-                                             "printed). Not bitwise equal to eager; a compiled run resumes exactly.")
+    channels_last: AddedLater[bool] = Field(
+        False, description="Channels-last memory for the nets' 4-D weights and image batches (faster convolutions on "
+                           "recent CPUs and GPUs; same checkpoints).")
+    compile: AddedLater[bool] = Field(
+        False, description="torch.compile the trained nets (the first steps compile; the time is printed). Not bitwise "
+                           "equal to eager; a compiled run resumes exactly.")
     ema: EMAConfig | None = Field(None, description="Generator EMA; null for none.")
     log_every: int = Field(50, ge=1, le=10**10, description="Steps between logged scalars.")
     sample_every: int = Field(500, ge=1, le=10**10, description="Steps between sample grids.")
