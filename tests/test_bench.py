@@ -22,9 +22,9 @@ import yaml
 from PIL import Image
 
 from conftest import REPO, tiny_ring, write_recipe
-from ganforge.bench.aggregate import compare_baseline, compare_published, describe, summarise
+from ganforge.bench.aggregate import compare_baseline, compare_published, describe, mixed_feature_networks, summarise
 from ganforge.bench.report import write_reports
-from ganforge.bench.runner import gather, plan, run_suite
+from ganforge.bench.runner import gather, plan, rescore_suite, run_suite
 from ganforge.bench.suite import load_suite
 from ganforge.cli import main
 from ganforge.errors import GanforgeError
@@ -498,6 +498,60 @@ def test_a_changed_recipe_or_evaluator_is_not_answered_from_the_store(finished_s
     moved = job.__class__(**{**job.__dict__, "overrides": [*job.overrides, "eval.every=null", "output.dir=/elsewhere"]})
     assert stored(longer, store) is None and stored(other_metrics, store) is None
     assert stored(moved, store) is not None, "where a run writes and what it evaluates in training change nothing"
+
+
+def test_rescore_scores_finished_runs_again_without_training_and_the_store_answers_with_the_new_rows(
+        finished_suite, tmp_path):
+    from ganforge.bench.runner import stored
+    from ganforge.bench.store import ResultsStore
+
+    loaded, out, results = finished_suite
+    here = tmp_path / "out"
+    shutil.copytree(out, here)
+    store = ResultsStore(tmp_path / "store.jsonl")
+    run_suite(loaded, here, store=store, echo=lambda line: None)
+    gan = plan(loaded, here, only=["gan"], seeds=[0])[0]
+    before = json.loads((gan.folder / "bench.json").read_text())
+    checkpoints = sorted(p.name for p in (gan.folder / "checkpoints").iterdir())
+    lines = []
+    again = rescore_suite(loaded, here, only=["gan"], store=store, echo=lines.append)
+    assert lines == ["  scoring gan seed 0 again", "  scoring gan seed 1 again"]
+    assert len(store.rows()) == 6, "one new row for each run scored again"
+    after = json.loads((gan.folder / "bench.json").read_text())
+    assert after["metrics"] == before["metrics"], "a deterministic run scores alike with the same evaluators"
+    assert after["segments"] == before["segments"] and after["train_seconds"] == before["train_seconds"]
+    assert sorted(p.name for p in (gan.folder / "checkpoints").iterdir()) == checkpoints, "nothing trained"
+    assert stored(gan, store) == store.rows()[-2]
+    assert again["summary"] == {"gan": results["summary"]["gan"]}
+    elsewhere = []  # another machine, with the store's rows but none of the run folders
+    rescore_suite(loaded, tmp_path / "elsewhere", only=["pacgan2"], store=store, echo=elsewhere.append)
+    assert elsewhere == [f"not scored again (2), as no finished run folder of theirs is in {tmp_path / 'elsewhere'}: "
+                         "pacgan2 seed 0, pacgan2 seed 1; train them here (or score them where their folders are)"]
+
+
+def test_rows_read_by_different_feature_networks_are_flagged():
+    def row(run, seed, features, accuracy=None):
+        protocol = {"evaluator": "stacked-mnist", "features": features, "classifier_test_accuracy": accuracy}
+        return {"run": run, "seed": seed, "status": "done",
+                "metric_protocols": {"stacked_mnist_modes": protocol, "stacked_mnist_kl": protocol}}
+
+    old = [row("a", 0, "classifier:mnist.safetensors", 0.9905), row("a", 1, "classifier:mnist.safetensors", 0.9905)]
+    same = [row("b", 0, "classifier:mnist.safetensors@0123456789ab", 0.9905)]  # the digest came later: no conflict
+    assert mixed_feature_networks(old + same) == []
+    retrained = [row("c", 0, "classifier:mnist.safetensors@ba9876543210", 0.9805)]
+    [warning] = mixed_feature_networks(old + same + retrained)
+    assert warning.startswith("stacked_mnist_modes, stacked_mnist_kl (stacked-mnist) were read by 2 different feature "
+                              "networks")
+    assert "test accuracy 0.9905: a (seeds 0, 1), b (seeds 0)" in warning
+    assert "digest ba9876543210, test accuracy 0.9805: c (seeds 0)" in warning and "--rescore" in warning
+    same_accuracy_other_file = [row("d", 0, "classifier:mnist.safetensors@ffffffffffff", 0.9905)]
+    assert len(mixed_feature_networks(same + same_accuracy_other_file)) == 1
+    results = {"suite": {"name": "s", "deterministic": True}, "created": "now", "runs": [],
+               "environment": {"torch": "2", "device": "cpu"}, "summary": {}, "comparisons": [],
+               "warnings": [warning]}
+    from ganforge.bench.report import render_markdown
+
+    assert "## Warnings\n\n- stacked_mnist_modes" in render_markdown(results)
 
 
 def test_store_keys_hold_paths_relative_to_the_store_so_a_clone_elsewhere_finds_its_rows(tmp_path):

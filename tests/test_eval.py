@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from unittest import mock
 
 import numpy as np
@@ -227,13 +228,23 @@ def test_reference_statistics_are_cached_and_invalidated_when_the_data_changes(t
     assert len(cached) == 1
     second, session = fid_run()
     assert session.cache_hits == 1 and second["metrics"]["fid"] == pytest.approx(first["metrics"]["fid"], rel=1e-6)
-    assert first["protocols"]["fid"]["features"] == "classifier:clf.safetensors"
+    assert re.fullmatch(r"classifier:clf\.safetensors@[0-9a-f]{12}", first["protocols"]["fid"]["features"])
 
     digits_npz(npz, seed=1)  # same shape, other pixels
     third, session = fid_run()
     assert session.cache_hits == 0
     assert len(list((tmp_path / "cache" / "reference").glob("*.safetensors"))) == 2
     assert third["metrics"]["fid"] != pytest.approx(first["metrics"]["fid"], rel=1e-6)
+
+    from ganforge.eval.classifier import SmallClassifier, save_classifier
+
+    torch.manual_seed(1)  # the classifier retrained to the same file: another feature network
+    save_classifier(SmallClassifier(1, 10, width=4).eval(), classifier, {"test_accuracy": 0.5})
+    fourth, session = fid_run()
+    assert session.cache_hits == 0, "reference features of the old classifier must not be reused"
+    assert len(list((tmp_path / "cache" / "reference").glob("*.safetensors"))) == 3
+    assert fourth["protocols"]["fid"]["features"] != third["protocols"]["fid"]["features"]
+    assert fourth["metrics"]["fid"] != pytest.approx(third["metrics"]["fid"], rel=1e-6)
 
 
 def test_image_folder_fingerprint_follows_the_files(tmp_path):

@@ -228,13 +228,20 @@ def test_stats_written_and_read_back_give_the_fid_of_the_images(tmp_path, classi
     with np.load(stats, allow_pickle=False) as saved:  # the layout pytorch-fid and clean-fid read
         assert saved["mu"].shape == (saved["sigma"].shape[0],) and saved["sigma"].dtype == np.float64
         meta = json.loads(str(saved["ganforge_meta"]))
-    assert meta["features"] == "classifier:clf.safetensors" and meta["samples"] == 30 and meta["preprocessing"]
+    assert meta["features"].startswith("classifier:clf.safetensors@") and meta["samples"] == 30 and meta["preprocessing"]
     base = {"type": "fid", "features": "classifier", "classifier": str(classifier), "samples": 20}
     from_images = fid_of(npz, {**base, "reference_samples": 30})
     from_file = fid_of(npz, {**base, "reference_stats": str(stats)})
     assert from_file["metrics"]["fid"] == pytest.approx(from_images["metrics"]["fid"], rel=1e-9)
     assert from_file["protocols"]["fid"]["reference"]["check"] == "metadata checked"
     assert from_file["protocols"]["fid"]["reference"]["samples"] == 30
+
+    from ganforge.eval.classifier import SmallClassifier, save_classifier
+
+    torch.manual_seed(1)  # the classifier retrained to the same file: its old statistics no longer apply
+    save_classifier(SmallClassifier(1, 10, width=4).eval(), classifier, {"test_accuracy": 0.5})
+    with pytest.raises(GanforgeError, match="computed with features 'classifier:clf.safetensors@.*not comparable"):
+        fid_of(npz, {**base, "reference_stats": str(stats)})
 
 
 def test_stats_of_another_network_or_resize_are_refused(tmp_path):

@@ -30,6 +30,49 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict]]:
     return {run: {key: describe(values) for key, values in metrics.items()} for run, metrics in by_run.items()}
 
 
+def _feature_network(protocol: dict[str, Any]) -> dict[str, Any]:
+    """What identifies the network a metric read its features with: its name, the file's digest
+    (``name@digest``; rows older than the digest have none) and a classifier's test accuracy."""
+    name, _, digest = str(protocol.get("features") or "").partition("@")
+    return {"network": name or None, "digest": digest or None, "test accuracy": protocol.get("classifier_test_accuracy")}
+
+
+def _same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return all(a[key] == b[key] for key in a if a[key] is not None and b[key] is not None)
+
+
+def mixed_feature_networks(runs: list[dict[str, Any]]) -> list[str]:
+    """A warning for each evaluator whose metrics different feature networks read across the
+    finished rows (another classifier, or the same file retrained): they are not comparable."""
+    groups_of: dict[str, list[tuple[dict[str, Any], dict[str, list[int]]]]] = {}
+    metrics_of: dict[str, list[str]] = {}
+    for row in runs:
+        if row.get("status") != "done":
+            continue
+        read: dict[str, dict[str, Any]] = {}
+        for metric, protocol in row.get("metric_protocols", {}).items():
+            read.setdefault(protocol.get("evaluator") or metric, protocol)
+            metrics_of.setdefault(protocol.get("evaluator") or metric, []).append(metric)
+        for evaluator, protocol in read.items():
+            network, groups = _feature_network(protocol), groups_of.setdefault(evaluator, [])
+            group = next((g for g in groups if _same_network(g[0], network)), None)
+            if group is None:
+                groups.append(group := (network, {}))
+            group[1].setdefault(row["run"], []).append(row["seed"])
+    warnings = []
+    for evaluator, groups in groups_of.items():
+        if len(groups) < 2:
+            continue
+        described = "; ".join(", ".join(f"{key} {value}" for key, value in network.items() if value is not None) + ": "
+                              + ", ".join(f"{run} (seeds {', '.join(map(str, sorted(seeds)))})"
+                                          for run, seeds in rows.items()) for network, rows in groups)
+        metrics = ", ".join(dict.fromkeys(metrics_of[evaluator]))
+        warnings.append(f"{metrics} ({evaluator}) were read by {len(groups)} different feature networks, so they are not "
+                        f"comparable across these rows. {described}. Score the runs again with one network: "
+                        "`ganforge bench SUITE --rescore` (--only RUN for some runs)")
+    return warnings
+
+
 def _se(stats: dict) -> float:
     return stats.get("se") or 0.0
 

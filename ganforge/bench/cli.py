@@ -30,6 +30,9 @@ def add_bench_command(subparsers: Commands) -> None:
     p.add_argument("--seeds", type=int, metavar="N", help="only the first N of the suite's seeds")
     p.add_argument("--baseline", type=Path, help="results.json (or its folder) of an earlier run to compare with")
     p.add_argument("--report-only", action="store_true", help="train nothing: gather and report what is finished")
+    p.add_argument("--rescore", action="store_true",
+                   help="train nothing: score the finished runs (with --only, of these runs) again, e.g. after "
+                        "their classifier was retrained; the new numbers become the store's newest rows")
     p.add_argument("--store", type=Path, help="results store (JSON lines) to reuse finished runs from and append new "
                                               "ones to (default: the suite's `store:`, if any)")
     p.set_defaults(handler=cmd_bench)
@@ -37,7 +40,7 @@ def add_bench_command(subparsers: Commands) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ganforge.bench.report import write_reports
-    from ganforge.bench.runner import gather, plan, run_suite
+    from ganforge.bench.runner import gather, plan, rescore_suite, run_suite
     from ganforge.bench.store import ResultsStore
     from ganforge.bench.suite import load_suite
     from ganforge.errors import GanforgeError
@@ -48,8 +51,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     store_path = args.store or loaded.store_path
     store = ResultsStore(store_path) if store_path else None
     failure = None
+    if args.report_only and args.rescore:
+        raise GanforgeError("--report-only and --rescore exclude each other: --rescore reports too, after scoring")
     if args.report_only:
         results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
+    elif args.rescore:
+        results = rescore_suite(loaded, out, only=args.only, seeds=seeds, baseline=args.baseline, store=store)
     else:
         executor = chosen_executor(loaded, args.executor, args.executor_set, out, args.jobs)
         try:
@@ -65,6 +72,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if flagged:
         print(f"{len(flagged)} number(s) beyond the reference spread: "
               + ", ".join(f"{c['run']} {c['metric']}" for c in flagged))
+    for warning in results.get("warnings", []):
+        print(f"warning: {warning}")
     if failure is not None:
         raise failure
     return 0

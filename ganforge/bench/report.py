@@ -102,6 +102,8 @@ def render_markdown(results: dict[str, Any]) -> str:
              f"device {env['device']}{' (' + env['gpu'] + ')' if env.get('gpu') else ''}; "
              f"deterministic: {suite['deterministic']}. Values are mean +- standard error [min, max] over seeds.",
              "", "## Summary", "", _md_table(*summary_rows(results))]
+    if results.get("warnings"):
+        parts += ["", "## Warnings", ""] + [f"- {warning}" for warning in results["warnings"]]
     header, rows = comparison_rows(results)
     if rows:
         parts += ["", "## Compared with published and baseline numbers", "",
@@ -228,6 +230,9 @@ def render_html(results: dict[str, Any]) -> str:
              f"{html.escape(' (' + env['gpu'] + ')') if env.get('gpu') else ''}; deterministic: {suite['deterministic']}. "
              "Values are mean +- standard error [min, max] over seeds.</p>",
              "<h2>Summary</h2>", _html_table(*summary_rows(results))]
+    if results.get("warnings"):
+        parts += ["<h2>Warnings</h2>", "<ul>" + "".join(f"<li class='flag'>{html.escape(w)}</li>"
+                                                         for w in results["warnings"]) + "</ul>"]
     if not plots:
         parts.append(NO_PLOTS)
     header, rows = comparison_rows(results)

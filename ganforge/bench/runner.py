@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ganforge.bench.aggregate import compare_baseline, compare_published, summarise
+from ganforge.bench.aggregate import compare_baseline, compare_published, mixed_feature_networks, summarise
 from ganforge.bench.executor import BUSY, INTERRUPTED, BenchTask, Executor
 from ganforge.bench.store import ResultsStore, portable, training_sha256
 from ganforge.bench.suite import LoadedSuite
@@ -82,9 +82,10 @@ STORED_KEYS = ("metrics", "protocols", "produced_by", "step", "ema", "train_seco
                "versions", "curves", "host")
 
 
-def record_in_store(job: Job, record: dict[str, Any], store: ResultsStore | None) -> None:
-    """Append a finished job's numbers to the store, unless a row for them is there already."""
-    if store is None or stored(job, store) is not None:
+def record_in_store(job: Job, record: dict[str, Any], store: ResultsStore | None, *, replace: bool = False) -> None:
+    """Append a finished job's numbers to the store, unless a row for them is there already
+    (``replace``: append all the same; the newest row is the one the store answers with)."""
+    if store is None or (not replace and stored(job, store) is not None):
         return
     store.append({"run": job.run, "seed": job.seed, "training_sha256": job_sha256(job, store.root),
                   "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "source": "ganforge bench",
@@ -176,6 +177,39 @@ def run_suite(loaded: LoadedSuite, out: Path, *, jobs: int | None = None, only: 
     return results
 
 
+def rescore_suite(loaded: LoadedSuite, out: Path, *, only: list[str] | None = None, seeds: list[int] | None = None,
+                  baseline: Path | None = None, store: ResultsStore | None = None,
+                  echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Score every finished run again, training nothing: after its evaluators' networks changed
+    (a classifier retrained to the same file, say). The new numbers replace the old in the run's
+    ``bench.json`` and become the store's newest rows; runs not finished in a folder here
+    (store rows from another machine, say) are listed, as they cannot be scored here. Then
+    write and return ``results.json``."""
+    import torch
+
+    from ganforge.bench.worker import score
+
+    planned = plan(loaded, out, only, seeds)
+    missing = []
+    if loaded.suite.threads:
+        torch.set_num_threads(loaded.suite.threads)
+    for job in planned:
+        record = finished(job)
+        if record is None:
+            missing.append(f"{job.run} seed {job.seed}")
+            continue
+        recipe = loaded.load_recipe(job.run, job.overrides).recipe
+        echo(f"  scoring {job.run} seed {job.seed} again")
+        record.update(score(job.folder, job.metrics, job.device or recipe.train.device, recipe.train.deterministic))
+        atomic_write_text(job.folder / BENCH_FILE, json.dumps(record, indent=1))
+        record_in_store(job, record, store, replace=True)
+    results = gather(loaded, out, planned, baseline, store)
+    if missing:
+        echo(f"not scored again ({len(missing)}), as no finished run folder of theirs is in {out}: "
+             + ", ".join(missing) + "; train them here (or score them where their folders are)")
+    return results
+
+
 def preflight_job(loaded: LoadedSuite, job: Job, recipe: LoadedRecipe) -> Report:
     """The preflight of ``job``'s recipe and of the suite's evaluators that will score it; a
     problem is reported as the run's, at its line in the recipe or the suite file."""
@@ -258,6 +292,7 @@ def gather(loaded: LoadedSuite, out: Path, planned: list[Job], baseline: Path | 
         "runs": rows,
         "summary": summary,
         "comparisons": comparisons,
+        "warnings": mixed_feature_networks(rows),
         "references": [ref.model_dump() for ref in loaded.suite.reference],
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -65,9 +65,8 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
     from ganforge.bench.runner import Job, record_in_store
     from ganforge.bench.store import ResultsStore
     from ganforge.errors import RunFolderInUse
-    from ganforge.pipeline import evaluate_checkpoint, train
+    from ganforge.pipeline import train
     from ganforge.recipe import load_recipe
-    from ganforge.train.determinism import deterministic_algorithms
     from ganforge.files import atomic_write_text
     from ganforge.train.rundir import RunFolder
 
@@ -88,24 +87,16 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
                                                            "segments": [*segments, segment]}, indent=1))
         raise
     segment.update(seconds=round(time.perf_counter() - started, 2), to_step=newest_step(folder))
-    evaluated = time.perf_counter()
-    device = job.get("device") or loaded.recipe.train.device
-    with deterministic_algorithms(loaded.recipe.train.deterministic):
-        result = evaluate_checkpoint(folder, metrics=job["metrics"], device=_eval_device(device), source="bench")
+    scores = score(folder, job["metrics"], job.get("device") or loaded.recipe.train.device,
+                   loaded.recipe.train.deterministic)
     segment.update(**peak_memory_mb())
     run_folder = RunFolder(folder)
     manifest = run_folder.read_manifest()
     record.update(
         status="done",
-        step=result["step"],
-        metrics=result["metrics"],
-        protocols=result["protocols"],
-        produced_by=result["produced_by"],
-        evaluators=job["metrics"],
-        ema=result["ema"],
+        **scores,
         segments=[*segments, segment],
         train_seconds=round(sum(s["seconds"] for s in [*segments, segment]), 2),
-        eval_seconds=round(time.perf_counter() - evaluated, 2),
         peak_rss_mb=max(s.get("peak_rss_mb") or 0 for s in [*segments, segment]),
         peak_cuda_mb=max((s["peak_cuda_mb"] for s in [*segments, segment] if s.get("peak_cuda_mb") is not None),
                          default=None),
@@ -114,7 +105,6 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
         device=manifest.get("device"),
         threads=torch.get_num_threads(),
         git_commit=manifest.get("git_commit"),
-        versions=result["versions"],
         curves=run_curves(folder),
         host=os.uname().nodename,
     )
@@ -122,6 +112,20 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
     if job.get("store"):  # here, so a run whose executor does not wait for it still reaches the store
         record_in_store(Job.from_json(job), record, ResultsStore(Path(job["store"])))
     return record
+
+
+def score(folder: Path, metrics: list[Any], device: str, deterministic: bool) -> dict[str, Any]:
+    """Evaluate the run's final checkpoint with ``metrics``: the part of ``bench.json`` that
+    scoring writes (metrics, their protocols, the step, the weights used, the time it took)."""
+    from ganforge.pipeline import evaluate_checkpoint
+    from ganforge.train.determinism import deterministic_algorithms
+
+    started = time.perf_counter()
+    with deterministic_algorithms(deterministic):
+        result = evaluate_checkpoint(folder, metrics=metrics, device=_eval_device(device), source="bench")
+    return {"step": result["step"], "metrics": result["metrics"], "protocols": result["protocols"],
+            "produced_by": result["produced_by"], "evaluators": metrics, "ema": result["ema"],
+            "eval_seconds": round(time.perf_counter() - started, 2), "versions": result["versions"]}
 
 
 def _eval_device(device: str) -> str:

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ganforge.capabilities import Classifies, KnownModes
 from ganforge.errors import GanforgeError
-from ganforge.eval.features import to_uint8
+from ganforge.eval.features import classifier_name, to_uint8
 from ganforge.eval.session import PREPROCESSING, EvalSession
 
 
@@ -310,6 +310,7 @@ class ClassifierMetric(Evaluator):
         key = f"classifier-model:{Path(self.p.classifier).resolve()}"
         self.model, self.meta = session.network(key, lambda: load_classifier(Path(self.p.classifier),
                                                                              device=session.device))
+        self.features_name = classifier_name(self.p.classifier)
 
     def predict(self, images: Tensor) -> Tensor:
         """Class indices of images in [-1, 1], quantised as saved PNGs would be."""
@@ -319,7 +320,7 @@ class ClassifierMetric(Evaluator):
         return self.model(x.to(next(self.model.parameters()).device)).argmax(dim=1)
 
     def protocol(self) -> dict[str, Any]:
-        return {"features": f"classifier:{Path(self.p.classifier).name}",
+        return {"features": self.features_name,
                 "classifier_test_accuracy": self.meta.get("test_accuracy"), "preprocessing": PREPROCESSING}
 
 

@@ -9,6 +9,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from ganforge.files import file_sha256
 from ganforge.weights import INCEPTION_V3, MissingWeights, resolve_weights
 
 
@@ -18,6 +19,12 @@ class FeatureNetwork(Protocol):
 
     def __call__(self, images: Tensor) -> dict[str, Tensor]:
         """uint8 (N, 3, H, W) images on the network's device -> {"pool": (N, D), "logits": (N, K)}."""
+
+
+def classifier_name(path: str | Path) -> str:
+    """``classifier:<file name>@<first 12 hex of its SHA-256>``: a classifier retrained to the same
+    file is another feature network, so its results, statistics and cached features differ."""
+    return f"classifier:{Path(path).name}@{file_sha256(Path(path))[:12]}"
 
 
 def to_uint8(images: Tensor) -> Tensor:
@@ -65,7 +72,7 @@ class ClassifierFeatures:
 
         self.model, self.meta = load_classifier(Path(path), device=device)
         self.in_channels = int(self.meta["in_channels"])
-        self.name = f"classifier:{Path(path).name}"
+        self.name = classifier_name(path)
         self.resize = "none (images at the classifier's input size)"
 
     @torch.no_grad()
