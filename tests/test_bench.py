@@ -177,6 +177,28 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(finished_suite, tmp_path
     assert again["runs"][0]["metrics"] == first["metrics"]  # bit for bit on CPU
 
 
+def test_a_run_whose_scoring_failed_keeps_its_training_time_when_scored_again(tmp_path, monkeypatch):
+    from ganforge.bench import worker
+    from ganforge.bench.runner import bench_task
+
+    loaded = load_suite(suite_file(tmp_path, seeds=1, reference=[]))
+    job = plan(loaded, tmp_path / "out", only=["gan"])[0]
+    spec = json.loads(bench_task(job, loaded.load_recipe(job.run, job.overrides), 1, None).job_file.read_text())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the evaluator crashed")
+
+    monkeypatch.setattr(worker, "score", broken)
+    with pytest.raises(RuntimeError, match="crashed"):
+        worker.run_job(spec)
+    trained = json.loads((job.folder / "bench.json").read_text())
+    assert trained["status"] == "scoring" and trained["segments"][0]["to_step"] == 30
+    monkeypatch.undo()
+    done = worker.run_job(spec)
+    assert done["status"] == "done" and [s["from_step"] for s in done["segments"]] == [0, 30]
+    assert done["train_seconds"] >= trained["segments"][0]["seconds"] > 0
+
+
 def test_a_broken_recipe_fails_before_anything_trains(tmp_path):
     broken = suite_file(tmp_path, runs={"gan": {"recipe": "recipes/ring.yaml", "set": ["train.steps=0"]}}, reference=[])
     # placed at the suite's own `set:` line, not on a --set the user never typed

@@ -87,6 +87,8 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
                                                            "segments": [*segments, segment]}, indent=1))
         raise
     segment.update(seconds=round(time.perf_counter() - started, 2), to_step=newest_step(folder))
+    segments = [*segments, segment]  # kept before scoring, so a rerun after a failed scoring adds its time
+    atomic_write_text(folder / BENCH_FILE, json.dumps({**record, "status": "scoring", "segments": segments}, indent=1))
     scores = score(folder, job["metrics"], job.get("device") or loaded.recipe.train.device,
                    loaded.recipe.train.deterministic)
     segment.update(**peak_memory_mb())
@@ -95,11 +97,10 @@ def _train_and_score(job: dict[str, Any]) -> dict[str, Any]:
     record.update(
         status="done",
         **scores,
-        segments=[*segments, segment],
-        train_seconds=round(sum(s["seconds"] for s in [*segments, segment]), 2),
-        peak_rss_mb=max(s.get("peak_rss_mb") or 0 for s in [*segments, segment]),
-        peak_cuda_mb=max((s["peak_cuda_mb"] for s in [*segments, segment] if s.get("peak_cuda_mb") is not None),
-                         default=None),
+        segments=segments,
+        train_seconds=round(sum(s["seconds"] for s in segments), 2),
+        peak_rss_mb=max(s.get("peak_rss_mb") or 0 for s in segments),
+        peak_cuda_mb=max((s["peak_cuda_mb"] for s in segments if s.get("peak_cuda_mb") is not None), default=None),
         recipe_sha256=manifest.get("recipe_sha256"),
         data_fingerprint=manifest.get("data_fingerprint"),
         device=manifest.get("device"),
