@@ -366,6 +366,7 @@ def digit_images(triples: list[tuple[int, int, int]]) -> torch.Tensor:
 def with_model(evaluator):
     evaluator.model, evaluator.meta = IntensityDigits(), {"test_accuracy": 1.0}
     evaluator.p.classifier = "digits.safetensors"
+    evaluator.features_name = "classifier:digits.safetensors@0123456789ab"  # what prepare() reads from the file
     return evaluator
 
 
