@@ -205,8 +205,9 @@ def rescore_suite(loaded: LoadedSuite, out: Path, *, only: list[str] | None = No
         record_in_store(job, record, store, replace=True)
     results = gather(loaded, out, planned, baseline, store)
     if missing:
-        echo(f"not scored again ({len(missing)}), as no finished run folder of theirs is in {out}: "
-             + ", ".join(missing) + "; train them here (or score them where their folders are)")
+        echo(f"not scored again ({len(missing)}), as no run folder in {out} holds them finished with the suite's "
+             f"recipe and evaluators as they are now: {', '.join(missing)}; `ganforge bench` without --rescore trains "
+             "or scores them here (runs trained elsewhere are scored where their folders are)")
     return results
 
 
