@@ -29,10 +29,12 @@ def add_bench_command(subparsers: Commands) -> None:
     p.add_argument("--only", nargs="+", metavar="RUN", help="run only these of the suite's runs")
     p.add_argument("--seeds", type=int, metavar="N", help="only the first N of the suite's seeds")
     p.add_argument("--baseline", type=Path, help="results.json (or its folder) of an earlier run to compare with")
-    p.add_argument("--report-only", action="store_true", help="train nothing: gather and report what is finished")
-    p.add_argument("--rescore", action="store_true",
-                   help="train nothing: score the finished runs (with --only, of these runs) again, e.g. after "
-                        "their classifier was retrained; the new numbers become the store's newest rows")
+    only_report = p.add_mutually_exclusive_group()
+    only_report.add_argument("--report-only", action="store_true",
+                             help="train nothing: gather and report what is finished")
+    only_report.add_argument("--rescore", action="store_true",
+                             help="train nothing: score the finished runs (with --only, of these runs) again, e.g. after "
+                                  "their classifier was retrained; the new numbers become the store's newest rows")
     p.add_argument("--store", type=Path, help="results store (JSON lines) to reuse finished runs from and append new "
                                               "ones to (default: the suite's `store:`, if any)")
     p.set_defaults(handler=cmd_bench)
@@ -51,8 +53,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     store_path = args.store or loaded.store_path
     store = ResultsStore(store_path) if store_path else None
     failure = None
-    if args.report_only and args.rescore:
-        raise GanforgeError("--report-only and --rescore exclude each other: --rescore reports too, after scoring")
     if args.report_only:
         results = gather(loaded, out, plan(loaded, out, args.only, seeds), args.baseline, store)
     elif args.rescore:
