@@ -99,3 +99,38 @@ def test_a_compiled_run_takes_the_double_backward_of_r1_eagerly_and_trains_as_ea
                        for name, flag in (("eager", False), ("compiled", True)))
     assert eager.keys() == compiled.keys()
     assert all(torch.allclose(eager[k], compiled[k], atol=1e-5) for k in eager)
+
+
+def _compiled_r1_run(tmp_path, monkeypatch):
+    """A compiled ring run with R1, compiled by aot_eager (no code generation: fast, and the same
+    refusal of a double backward as inductor's)."""
+    from ganforge.train import trainer
+
+    monkeypatch.setattr(trainer, "compile_in_place", lambda nets: [net.compile(backend="aot_eager") for net in nets])
+    data = tiny_ring(tmp_path, steps=3, checkpoint_every=3, compile=True)
+    return recipe_from_data(dict(data, losses={"adversarial": "non-saturating", "r1": {"type": "r1", "gamma": 10.0}}))
+
+
+def test_a_compiled_run_with_r1_on_a_torch_without_stances_says_to_upgrade_or_leave_compile_off(tmp_path, monkeypatch):
+    """Before torch 2.6 a compiled net cannot be run eagerly, so R1's double backward fails: the
+    error names the setting and both fixes instead of torch's 'aot_autograd' message."""
+    from ganforge.errors import GanforgeError
+
+    recipe = _compiled_r1_run(tmp_path, monkeypatch)
+    monkeypatch.delattr(torch.compiler, "set_stance")
+    with pytest.raises(GanforgeError, match=r"Upgrade torch to 2\.6 or later, or set train\.compile: false"):
+        train(recipe)
+
+
+def test_a_penalty_that_does_not_run_its_nets_eagerly_is_told_how_to(tmp_path, monkeypatch):
+    """With stances, a plugin's penalty that forgets ``twice_differentiable`` gets told to wrap its
+    pass in it (shown here by taking the wrapper out of R1)."""
+    import contextlib
+
+    from ganforge import losses
+    from ganforge.errors import GanforgeError
+
+    recipe = _compiled_r1_run(tmp_path, monkeypatch)
+    monkeypatch.setattr(losses, "twice_differentiable", contextlib.nullcontext)
+    with pytest.raises(GanforgeError, match=r"with ganforge\.sdk\.twice_differentiable\(\)"):
+        train(recipe)

@@ -9,6 +9,8 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from ganforge.errors import GanforgeError
+
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX); emulated bf16 is
@@ -41,3 +43,17 @@ def compile_in_place(nets: Iterable[nn.Module]) -> None:
     those of the eager net; the first steps pay the compilation."""
     for net in nets:
         net.compile()
+
+
+def double_backward_error() -> GanforgeError:
+    """What to say when a compiled net was differentiated twice (R1, R2, a gradient penalty, path
+    length): torch.compile cannot, so these passes must run the nets eagerly."""
+    if getattr(torch.compiler, "set_stance", None) is None:
+        return GanforgeError(
+            f"train.compile: torch {torch.__version__} cannot run a compiled net eagerly, which the double backward "
+            "of R1, R2, a gradient penalty or path length needs (torch 2.6 added torch.compiler.set_stance for "
+            "this). Upgrade torch to 2.6 or later, or set train.compile: false (--set train.compile=false).")
+    return GanforgeError(
+        "train.compile: a compiled net was differentiated twice, which torch.compile cannot do. A penalty that "
+        "takes torch.autograd.grad(..., create_graph=True) through a net must wrap that pass and the grad in "
+        "`with ganforge.sdk.twice_differentiable():` so the net runs eagerly there; or set train.compile: false.")

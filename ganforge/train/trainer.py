@@ -31,7 +31,7 @@ from ganforge.train.checkpoint import (
     save_checkpoint, set_aside_newer, set_rng_state, unflatten_into,
 )
 from ganforge.train.ema import EMA
-from ganforge.train.fast import compile_in_place, resolve_precision, to_channels_last
+from ganforge.train.fast import compile_in_place, double_backward_error, resolve_precision, to_channels_last
 from ganforge.files import writing
 from ganforge.train.periodic_eval import PeriodicEval
 from ganforge.train.rundir import RunFolder
@@ -223,6 +223,10 @@ class Trainer:
                         f"{config.batch_size}. Lower it (--set train.batch_size={max(config.batch_size // 2, 1)}), "
                         "use train.precision bf16, or make the nets narrower; then --resume continues from the last "
                         "checkpoint.") from None
+                except RuntimeError as exc:  # torch's words for it name neither the setting nor the fix
+                    if config.compile and "double backward" in str(exc):
+                        raise double_backward_error() from exc
+                    raise
                 for scheduler in run.schedulers.values():
                     scheduler.step()
                 step += 1
