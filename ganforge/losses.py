@@ -191,7 +191,8 @@ def twice_differentiable() -> contextlib.AbstractContextManager:
     """Within it, nets compiled by ``train.compile`` run eagerly: torch.compile cannot take the
     double backward that R1, R2, gradient penalties and path length need. Wrap both the forward
     pass and ``torch.autograd.grad(..., create_graph=True)`` in it. (Before torch 2.6, which
-    added ``set_stance``, it does nothing: compiled nets cannot be run eagerly there.)"""
+    added ``set_stance``, it does nothing: compiled nets cannot be run eagerly there, and the
+    trainer stops at the double backward with an error that says to upgrade or leave compile off.)"""
     set_stance = getattr(torch.compiler, "set_stance", None)
     return set_stance("force_eager") if set_stance is not None else contextlib.nullcontext()
 
