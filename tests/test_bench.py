@@ -616,3 +616,11 @@ def test_the_store_takes_concurrent_writers_and_survives_a_torn_line(tmp_path):
     rows = ResultsStore(path).rows()
     assert len(rows) == 120
     assert sorted((r["run"], r["seed"]) for r in rows) == [(n, i) for n in "abc" for i in range(40)]
+
+
+def test_report_only_and_rescore_are_refused_together(capsys):
+    """--rescore reports too, so the two flags together are a usage error, before any suite is read."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "no-such-suite.yaml", "--report-only", "--rescore"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument --report-only" in capsys.readouterr().err
