@@ -68,10 +68,11 @@ def check_component(kind: str, name: str, *, registry: Any = None, folder: Path 
 
 
 def check_resume(recipe: dict, folder: Path, *, stop: int = 3, end: int = 5, registry: Any = None) -> None:
-    """Train ``recipe`` (a dict) to step ``stop``, resume it to ``end``, and train it to ``end``
-    straight in another folder: raise :class:`ConformanceError` unless the last checkpoints
-    agree bit for bit (a game's state, its RNG draws and its data order all restore)."""
-    import copy
+    """Train ``recipe`` (a dict) ``end`` steps straight, then resume a copy of that run from its
+    step-``stop`` checkpoint to ``end``: raise :class:`ConformanceError` unless the last
+    checkpoints agree bit for bit (a game's state, its RNG draws, its data order and every
+    schedule over ``train.steps`` all restore)."""
+    import shutil
 
     import torch
 
@@ -80,17 +81,20 @@ def check_resume(recipe: dict, folder: Path, *, stop: int = 3, end: int = 5, reg
     from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
 
     registry = _registry(registry)
+    data = copy.deepcopy(recipe)
+    data["train"] = {**data.get("train", {}), "steps": end, "checkpoint_every": stop, "keep_checkpoints": end}
+    data["output"] = {**data.get("output", {}), "dir": str(Path(folder) / "straight"), "trackers": []}
+    straight = train(recipe_from_data(data, registry), registry=registry).path
 
-    def run(where: str, steps: int, resume: bool = False) -> Path:
-        data = copy.deepcopy(recipe)
-        data["train"] = {**data.get("train", {}), "steps": steps, "checkpoint_every": stop}
-        data["output"] = {**data.get("output", {}), "dir": str(Path(folder) / where), "trackers": []}
-        return train(recipe_from_data(data, registry), resume=resume, registry=registry).checkpoints
-
-    run("resumed", stop)
-    resumed, straight = run("resumed", end, resume=True), run("straight", end)
+    # what an interruption right after the step-stop checkpoint leaves behind
+    shutil.copytree(straight, Path(folder) / "resumed")
+    for later in list_checkpoints(Path(folder) / "resumed" / "checkpoints"):
+        if int(later.name.rsplit("_", 1)[-1]) > stop:
+            shutil.rmtree(later)
+    data["output"]["dir"] = str(Path(folder) / "resumed")
+    resumed = train(recipe_from_data(data, registry), resume=True, registry=registry).checkpoints
     a, _, _ = load_checkpoint(list_checkpoints(resumed)[-1])
-    b, _, _ = load_checkpoint(list_checkpoints(straight)[-1])
+    b, _, _ = load_checkpoint(list_checkpoints(straight / "checkpoints")[-1])
     differ = sorted(k for k in a.keys() | b.keys() if k not in a or k not in b or not torch.equal(a[k], b[k]))
     if differ:
         raise ConformanceError("recipe", str(recipe.get("name")), "exact resume",
