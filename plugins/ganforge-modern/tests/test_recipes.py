@@ -27,21 +27,23 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
+def on_this_machine(data: dict) -> bool:
+    """Whether a recipe's data file or folder is here (a folder inside a zip: the zip)."""
+    where = str(data.get("path") or data.get("root"))
+    return Path(where.split(".zip")[0] + ".zip" if ".zip" in where else where).exists()
+
+
 def shrunk(name: str) -> dict:
     """The shipped recipe at test size: batch 4, the EMA from step 1, no evaluation, a slice of
     its data, or built-in shapes of the same side when its data is not on this machine."""
-    loaded = load_recipe(REPO / "recipes" / f"{name}.yaml").recipe
-    data = loaded.data.model_dump(mode="json")
-    if data["type"] == "stacked-mnist" and Path(data["path"]).is_file():
-        data["length"] = 16
-    elif data["type"] == "image-folder" and Path(str(data["root"]).split(".zip")[0] + ".zip").is_file() \
-            or data["type"] == "image-folder" and Path(data["root"]).is_dir():
-        data["limit"] = 16
-    else:
-        data = {"type": "shapes", "size": data.get("size") or 32, "length": 16}
-    overrides = {"data": data}
     recipe = load_recipe(REPO / "recipes" / f"{name}.yaml").resolved()
-    recipe.update(overrides)
+    data = recipe["data"]
+    if not on_this_machine(data):
+        recipe["data"] = {"type": "shapes", "size": data.get("size") or 32, "length": 16}
+    elif data["type"] == "stacked-mnist":
+        data["length"] = 16
+    else:
+        data["limit"] = 16
     recipe["train"].update(batch_size=4, ema={**recipe["train"]["ema"], "start": 1}, progress=False, device="cpu",
                            log_every=1)
     recipe["eval"] = {**recipe.get("eval", {}), "every": None, "best": None, "metrics": []}
