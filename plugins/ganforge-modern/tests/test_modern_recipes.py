@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from ganforge.recipe import load_recipe
 from ganforge.testing import check_resume
@@ -17,14 +16,6 @@ from ganforge.testing import check_resume
 REPO = Path(__file__).resolve().parents[3]
 CUTS = ["r3gan-stacked-mnist-cpu", "r3gan-stacked-mnist-cpu-uniform", "r3gan-cifar10-cpu", "stylegan2-cifar10-cpu",
         "stylegan2-ada-celeba-64-cpu"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def on_this_machine(data: dict) -> bool:
