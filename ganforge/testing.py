@@ -78,7 +78,7 @@ def check_resume(recipe: dict, folder: Path, *, stop: int = 3, end: int = 5, reg
 
     from ganforge.pipeline import train
     from ganforge.recipe import recipe_from_data
-    from ganforge.train.checkpoint import list_checkpoints, load_checkpoint
+    from ganforge.train.checkpoint import PREFIX, list_checkpoints, load_checkpoint
 
     registry = _registry(registry)
     data = copy.deepcopy(recipe)
@@ -89,7 +89,7 @@ def check_resume(recipe: dict, folder: Path, *, stop: int = 3, end: int = 5, reg
     # what an interruption right after the step-stop checkpoint leaves behind
     shutil.copytree(straight, Path(folder) / "resumed")
     for later in list_checkpoints(Path(folder) / "resumed" / "checkpoints"):
-        if int(later.name.rsplit("_", 1)[-1]) > stop:
+        if int(later.name[len(PREFIX):]) > stop:
             shutil.rmtree(later)
     data["output"]["dir"] = str(Path(folder) / "resumed")
     resumed = train(recipe_from_data(data, registry), resume=True, registry=registry).checkpoints
