@@ -255,7 +255,8 @@ def add_sample_command(commands: Commands) -> None:
     p.add_argument("--grid-only", action="store_true", help="write only grid.png")
     p.add_argument("--device", default="cpu", help="device to sample on")
     p.add_argument("--truncation", type=float, metavar="T",
-                   help="redraw latent values beyond +-T (the truncation trick: fidelity for diversity)")
+                   help="the truncation trick (fidelity for diversity): redraw latent values beyond +-T; a game "
+                        "with its own (StyleGAN2: psi in W, 0.5 to 1 usual) uses that")
     p.set_defaults(handler=cmd_sample)
 
 
