@@ -151,7 +151,7 @@ def train_classifier(train_data: Dataset, test_data: Dataset, *, steps: int, bat
                      label_key: str = "y", info: DataInfo | None = None,
                      log: Callable[[str], None] | None = None) -> tuple[SmallClassifier, float]:
     """Train a :class:`SmallClassifier` with Adam and cross entropy (small random shifts as
-    augmentation); deterministic for a given seed on CPU. ``info`` defaults to ``train_data.info``.
+    augmentation); deterministic on CPU for a given seed and thread count. ``info`` defaults to ``train_data.info``.
     Returns the model (in eval mode) and its accuracy on ``test_data``."""
     info = info or train_data.info
     if not info.is_image:

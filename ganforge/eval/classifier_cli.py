@@ -11,6 +11,10 @@ from typing import Any
 from ganforge.errors import GanforgeError
 from ganforge.hookspecs import Commands
 
+PUBLISHED_THREADS = 2
+"""CPU threads of the classifiers docs/results.md scores with: a CPU's sums split by thread, so
+the same seed at another thread count trains a slightly different network (another digest)."""
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -41,6 +45,9 @@ def add_classifier_command(subparsers: Commands) -> None:
     p.add_argument("--label", default="y", help="item key of the class label (default y)")
     p.add_argument("--seed", type=int, help="split and training seed (default: the recipe's seed)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    p.add_argument("--threads", type=_positive, default=PUBLISHED_THREADS,
+                   help=f"CPU threads (default {PUBLISHED_THREADS}): the file is reproducible bit for bit at one thread "
+                        f"count only, and docs/results.md's classifiers were trained with {PUBLISHED_THREADS}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, parsed as YAML (e.g. data.size=32); repeatable")
     p.set_defaults(handler=cmd_classifier_train)
@@ -109,14 +116,19 @@ def cmd_classifier_train(args: argparse.Namespace) -> int:
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).tolist()
     train, test = Subset(data, order[n_test:]), Subset(data, order[:n_test])
     print(f"training a classifier on {len(train)} {section.data.type} images of shape {info.shape} "
-          f"({len(test)} held out) on {device}, {args.steps} steps", flush=True)
-    model, test_accuracy = train_classifier(
-        train, test, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=seed, width=args.width,
-        device=device, label_key=args.label, info=info, log=lambda line: print(line, flush=True))
+          f"({len(test)} held out) on {device}, {args.steps} steps, {args.threads} CPU threads", flush=True)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        model, test_accuracy = train_classifier(
+            train, test, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=seed, width=args.width,
+            device=device, label_key=args.label, info=info, log=lambda line: print(line, flush=True))
+    finally:
+        torch.set_num_threads(threads_before)
     meta = {"class_names": list(info.class_names) if args.label == "y" and info.class_names else None,
             "test_accuracy": test_accuracy, "label": args.label, "data": section.data.model_dump(mode="json"),
             "data_info": info.to_json(), "recipe": str(args.recipe), "steps": args.steps,
-            "batch_size": args.batch_size, "seed": seed}
+            "batch_size": args.batch_size, "seed": seed}  # a new key here changes every retrained file's digest
     save_classifier(model, args.out, meta)
     print(f"test accuracy {test_accuracy:.4f} on {len(test)} held-out images; wrote {args.out}")
     return 0
