@@ -335,6 +335,21 @@ def test_report_page_embeds_plots_and_samples_that_decode(finished_suite):
     assert "| gan | 2/2 |" in markdown and "PacGAN Table 1" in markdown and "BEYOND the spread" in markdown
 
 
+
+def test_loss_plot_labels_each_loss_once_when_the_first_seed_has_no_curve():
+    """A seed found in the store has no curve here: the legend still names every loss, once."""
+    import warnings
+
+    from ganforge.bench.report import loss_plot
+
+    curves = [{"losses": {}}, {"losses": {"d/loss": [[1, 0.7], [2, 0.6]], "g/loss": [[1, 0.9], [2, 1.0]]}},
+              {"losses": {"d/loss": [[1, 0.8], [2, 0.5]]}}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns when a legend finds no labels
+        png = loss_plot("ada", curves)
+    assert png is not None and Image.open(io.BytesIO(png)).format == "PNG"
+    assert loss_plot("ada", [{"losses": {}}]) is None
+
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--virtual-time-budget=10000"]  # virtual time: the page's load event has fired when it answers
 PAGE_CHECK = """<script>window.addEventListener("load", () => {

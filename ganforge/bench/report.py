@@ -145,13 +145,14 @@ def loss_plot(run: str, curves: list[dict]) -> bytes | None:
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     colours: dict[str, Any] = {}
     drawn = False
-    for index, seed in enumerate(curves):
+    for seed in curves:
         for key, points in sorted(seed.get("losses", {}).items()):
             if not points:
                 continue
+            first = key not in colours  # label a loss once, at its first seed with a curve
             colour = colours.setdefault(key, f"C{len(colours) % 10}")
             steps, values = zip(*points)
-            ax.plot(steps, values, color=colour, alpha=0.7, linewidth=1, label=key if index == 0 else None)
+            ax.plot(steps, values, color=colour, alpha=0.7, linewidth=1, label=key if first else None)
             drawn = True
     if not drawn:
         plt.close(fig)
