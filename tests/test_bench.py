@@ -335,7 +335,6 @@ def test_report_page_embeds_plots_and_samples_that_decode(finished_suite):
     assert "| gan | 2/2 |" in markdown and "PacGAN Table 1" in markdown and "BEYOND the spread" in markdown
 
 
-
 def test_loss_plot_labels_each_loss_once_when_the_first_seed_has_no_curve():
     """A seed found in the store has no curve here: the legend still names every loss, once."""
     import warnings
@@ -349,6 +348,7 @@ def test_loss_plot_labels_each_loss_once_when_the_first_seed_has_no_curve():
         png = loss_plot("ada", curves)
     assert png is not None and Image.open(io.BytesIO(png)).format == "PNG"
     assert loss_plot("ada", [{"losses": {}}]) is None
+
 
 CHROMIUM = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--virtual-time-budget=10000"]  # virtual time: the page's load event has fired when it answers

@@ -192,7 +192,6 @@ def test_cli_trains_and_saves(tmp_path, capsys):
     assert "step 6/6" in printed and f"wrote {out}" in printed
 
 
-
 def test_cli_trains_at_a_set_thread_count_and_reproduces_the_file(tmp_path):
     """A CPU's sums split by thread, so the file (and the digest results record) is reproducible
     only at one thread count: the default is the published classifiers', and the caller's own
@@ -202,16 +201,18 @@ def test_cli_trains_at_a_set_thread_count_and_reproduces_the_file(tmp_path):
     recipe = write_recipe(tmp_path / "shapes.yaml", shapes_recipe(tmp_path))
     assert parse("classifier", "train", str(recipe), "--out", "x.safetensors").threads == PUBLISHED_THREADS == 2
     before = torch.get_num_threads()
+    threads = "2" if before == 1 else "1"  # another count than the caller's, so that its return shows
     files = []
     for name in ("a", "b"):
         files.append(tmp_path / f"{name}.safetensors")
         args = parse("classifier", "train", str(recipe), "--out", str(files[-1]), "--steps", "3", "--batch-size", "16",
-                     "--width", "4", "--device", "cpu", "--threads", "1")
+                     "--width", "4", "--device", "cpu", "--threads", threads)
         assert args.handler(args) == 0
         assert torch.get_num_threads() == before
     assert files[0].read_bytes() == files[1].read_bytes()
     with pytest.raises(SystemExit):
         parse("classifier", "train", str(recipe), "--out", "x.safetensors", "--threads", "0")
+
 
 def test_cli_reports_recipe_mistakes(tmp_path):
     recipe = write_recipe(tmp_path / "bad.yaml", shapes_recipe(tmp_path, sidez=[3, 4]))

@@ -151,8 +151,8 @@ def train_classifier(train_data: Dataset, test_data: Dataset, *, steps: int, bat
                      label_key: str = "y", info: DataInfo | None = None,
                      log: Callable[[str], None] | None = None) -> tuple[SmallClassifier, float]:
     """Train a :class:`SmallClassifier` with Adam and cross entropy (small random shifts as
-    augmentation); deterministic on CPU for a given seed and thread count. ``info`` defaults to ``train_data.info``.
-    Returns the model (in eval mode) and its accuracy on ``test_data``."""
+    augmentation); deterministic on CPU for a given seed and thread count. ``info`` defaults to
+    ``train_data.info``. Returns the model (in eval mode) and its accuracy on ``test_data``."""
     info = info or train_data.info
     if not info.is_image:
         raise GanforgeError("the classifier needs image data: pass `info` or a dataset with `.info` of shape (C, H, W)")
